@@ -1,0 +1,278 @@
+"""Runs and sweeps: a run is a :class:`~dd2424.training.TrainConfig` on a dataset; its result is an atomic JSON file.
+
+A run's file name is a hash of its configuration, the data it used and the version of the code
+that computes it (:func:`code_version`, a hash of the modules that do the maths), so a run whose
+three are unchanged is read back instead of retrained, and an interrupted sweep resumes where it
+stopped. Sweeps run serially, in parallel on local cores (joblib, one BLAS thread per worker), or
+on a Dask cluster when given a scheduler address.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from . import __version__
+from .errors import ConfigError
+from .training import TrainConfig, train
+
+#: modules whose content defines the numbers a run produces
+COMPUTING_MODULES = ("data.py", "layers.py", "network.py", "schedule.py", "training.py")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which data a run uses: a source (None: $DD2424_CIFAR10 or the official archive) and split sizes.
+
+    ``None`` sizes mean the full split; smaller sizes take the first rows (quick and smoke profiles).
+    """
+
+    source: str | None = None
+    n_train: int | None = None
+    n_val: int | None = None
+    n_test: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"n_train": self.n_train, "n_val": self.n_val, "n_test": self.n_test}
+
+
+@functools.lru_cache(maxsize=2)
+def load_data(spec: DataSpec):
+    """The dataset of ``spec``, loaded once per process."""
+    from .data import load_cifar10
+
+    data = load_cifar10(spec.source)
+    if spec.n_train or spec.n_val or spec.n_test:
+        data = data.subset(spec.n_train or data.train.n, spec.n_val or data.val.n, spec.n_test or data.test.n)
+    return data
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """A short hash of the modules that compute results: it changes exactly when they do."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in COMPUTING_MODULES:
+        digest.update(name.encode())
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The commit of the source checkout (with ``-dirty`` if modified), or None outside git."""
+    here = Path(__file__).parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if commit.returncode != 0:
+        return None
+    return commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def data_provenance(data) -> dict:
+    """What the report needs to say about the data."""
+    return {
+        "source": data.source,
+        "provenance": data.provenance,
+        "sha256": data.sha256,
+        "n_train": data.train.n,
+        "n_val": data.val.n,
+        "n_test": data.test.n,
+    }
+
+
+def run_key(config: TrainConfig, data_prov: dict) -> str:
+    """The file stem of a run: readable prefix plus a hash of configuration, data and code version."""
+    blob = json.dumps(
+        {"config": config.to_dict(), "data": {k: data_prov[k] for k in ("sha256", "n_train", "n_val", "n_test")},
+         "code": code_version()},
+        sort_keys=True,
+    )  # fmt: skip
+    digest = hashlib.sha256(blob.encode()).hexdigest()[:16]
+    hidden = "-".join(map(str, config.hidden))
+    bn = "bn" if config.batch_norm else "nobn"
+    return f"h{hidden}_{bn}_s{config.seed}_{digest}"
+
+
+def run_training(
+    config: TrainConfig,
+    data=None,
+    *,
+    data_source: str | None = None,
+    progress: Callable[[dict], None] | None = None,
+) -> dict:
+    """Train one configuration and return its result record (JSON-ready dict)."""
+    if data is None:
+        data = load_data(DataSpec(data_source))
+    tic = time.perf_counter()
+    net = config.build_network(data.train.X.shape[1], len(data.label_names))
+    result = train(net, data, config, progress=progress)
+    record = {
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "data": data_provenance(data),
+        "code_version": code_version(),
+        "package_version": __version__,
+        "git_commit": git_commit(),
+        "diverged": result.diverged,
+        "diverged_at_step": result.diverged_at_step,
+        "message": result.message,
+        "train_seconds": result.train_seconds,
+        "eval_seconds": result.eval_seconds,
+        "wall_seconds": time.perf_counter() - tic,
+        "final": result.final,
+        "history": result.history,
+    }
+    for split in ("train", "val", "test"):
+        record[f"{split}_accuracy"] = result.final.get(split, {}).get("accuracy", float("nan"))
+    return _finite_json(record)
+
+
+def run_cached(
+    config: TrainConfig,
+    spec: DataSpec,
+    results_dir: str | os.PathLike,
+    *,
+    force: bool = False,
+    blas_threads: int | None = None,
+) -> dict:
+    """Read the saved result of ``config`` on ``spec``'s data, or train it and save it atomically."""
+    data = load_data(spec)
+    path = Path(results_dir) / "runs" / f"{run_key(config, data_provenance(data))}.json"
+    if not force and path.exists():
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            pass  # a damaged result is recomputed, never trusted
+    with _blas_threads(blas_threads):
+        record = run_training(config, data)
+    record["cached_as"] = path.name
+    write_json_atomic(path, record)
+    return record
+
+
+def run_many(
+    configs: Sequence[TrainConfig],
+    spec: DataSpec,
+    results_dir: str | os.PathLike,
+    *,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    force: bool = False,
+    on_done: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Run (or reuse) every configuration; results are in the order of ``configs``.
+
+    ``jobs > 1`` runs in that many local processes (joblib), each with one BLAS thread;
+    ``scheduler`` (e.g. ``"tcp://host:8786"``) sends the runs to a Dask cluster instead.
+    Every run is seeded by its configuration, so the numbers do not depend on how it ran.
+    """
+    if jobs < 1:
+        raise ConfigError(f"jobs must be >= 1, got {jobs}")
+    configs = list(configs)
+    if scheduler:
+        records = _run_on_dask(configs, spec, results_dir, scheduler, force)
+    elif jobs == 1 or len(configs) <= 1:
+        records = []
+        for config in configs:
+            records.append(run_cached(config, spec, results_dir, force=force))
+            if on_done:
+                on_done(records[-1])
+        return records
+    else:
+        from joblib import Parallel, delayed
+
+        tasks = (delayed(run_cached)(c, spec, results_dir, force=force, blas_threads=1) for c in configs)
+        records = []
+        for record in Parallel(n_jobs=jobs, return_as="generator")(tasks):
+            records.append(record)
+            if on_done:
+                on_done(record)
+        return records
+    if on_done:
+        for record in records:
+            on_done(record)
+    return records
+
+
+def _run_on_dask(configs, spec, results_dir, scheduler, force) -> list[dict]:
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ConfigError("a Dask scheduler was given but dask.distributed is not installed: pip install 'dd2424[dask]'") from None
+    with Client(scheduler) as client:
+        futures = [
+            client.submit(run_cached, c, spec, str(results_dir), force=force, blas_threads=1, pure=False) for c in configs
+        ]
+        return client.gather(futures)
+
+
+class _blas_threads:
+    """Context manager limiting BLAS threads (no-op for ``None``)."""
+
+    def __init__(self, n: int | None) -> None:
+        self.n = n
+        self._limits = None
+
+    def __enter__(self):
+        if self.n is not None:
+            from threadpoolctl import threadpool_limits
+
+            self._limits = threadpool_limits(self.n)
+        return self
+
+    def __exit__(self, *exc):
+        if self._limits is not None:
+            self._limits.unregister()
+
+
+def write_json_atomic(path: str | os.PathLike, obj) -> None:
+    """Write ``obj`` as JSON to ``path`` through a temporary file and a rename: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=1, sort_keys=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _finite_json(obj):
+    """Replace non-finite floats by None so the JSON is standard; numpy scalars become Python ones."""
+    if isinstance(obj, dict):
+        return {k: _finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_json(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        value = float(obj)
+        return value if np.isfinite(value) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def mean_std(values: Iterable[float | None]) -> tuple[float, float, int]:
+    """Mean, sample standard deviation (ddof 1; 0 for one value) and count of the finite values."""
+    finite = np.array([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    if finite.size == 0:
+        return float("nan"), float("nan"), 0
+    std = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
+    return float(finite.mean()), std, int(finite.size)

@@ -1,0 +1,146 @@
+"""Compare analytic gradients with centred finite differences (SPEC.md, "Checking the gradients").
+
+:func:`numerical_gradient` is a tiny generic helper (a function of an array, perturbed in place);
+:func:`check_gradients` applies it to every parameter of a float64 :class:`~dd2424.network.KLayerNet`
+and returns, per layer and per parameter, the maximum and mean relative error
+``|g_a - g_n| / max(eps, |g_a| + |g_n|)``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import ConfigError
+from .network import KLayerNet
+
+#: Floor of the relative error's denominator: entries whose gradients are both below it
+#: (a ReLU unit that is dead for the whole batch, BN-cancelled biases) compare absolutely.
+REL_EPS = 1e-10
+
+#: dtypes in which the numerical reference cost can be evaluated
+REFERENCES = {"float64": np.float64, "extended": np.longdouble}
+#: step h per reference: SPEC.md's 1e-5 in float64; in extended precision the rounding floor
+#: is low enough that a smaller step pays, cutting the O(h^2) truncation error 100-fold
+DEFAULT_H = {"float64": 1e-5, "extended": 1e-6}
+
+
+@dataclass(frozen=True)
+class GradCheckEntry:
+    """Relative error of one parameter array of one layer."""
+
+    layer: int
+    param: str
+    max: float
+    mean: float
+    max_abs_grad: float
+
+
+def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Centred differences ``(f(x + h e_i) - f(x - h e_i)) / 2h`` for every entry of ``x``.
+
+    ``f`` takes no argument and reads ``x``, which is perturbed in place and restored.
+    """
+    grad = np.empty(x.shape, dtype=np.float64)
+    flat = x.reshape(-1)  # a view: writing to it perturbs x
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        f_plus = f()
+        flat[i] = old - h
+        f_minus = f()
+        flat[i] = old
+        grad.reshape(-1)[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def relative_errors(g_a: np.ndarray, g_n: np.ndarray, eps: float = REL_EPS) -> np.ndarray:
+    """Entry-wise ``|g_a - g_n| / max(eps, |g_a| + |g_n|)``."""
+    return np.abs(g_a - g_n) / np.maximum(eps, np.abs(g_a) + np.abs(g_n))
+
+
+def check_gradients(
+    net: KLayerNet,
+    X: np.ndarray,
+    y: np.ndarray,
+    lam: float,
+    h: float | None = None,
+    eps: float = REL_EPS,
+    reference: str = "extended",
+) -> list[GradCheckEntry]:
+    """Relative errors of every float64 analytic gradient of ``net`` on the batch ``(X, y)``.
+
+    The numerical cost is the training-mode cost: BN statistics come from this batch, and no
+    running average is changed. ``reference="float64"`` evaluates that cost in float64, whose
+    rounding (about 1e-16 of J, divided by 2h) limits the reference to about 1e-11 absolute,
+    so the *relative* error of entries with gradients near 1e-5 reads 1e-6 even when the
+    analytic gradient is exact. ``reference="extended"`` (default) evaluates the same cost in
+    ``np.longdouble`` (80-bit on x86), which lowers that floor about 2000-fold and so allows
+    a smaller step. ``h`` defaults to :data:`DEFAULT_H`. The analytic gradients are float64
+    either way.
+    """
+    if net.dtype != np.float64:
+        raise ConfigError("gradient checks need a float64 network (dtype=np.float64)")
+    if reference not in REFERENCES:
+        raise ConfigError(f"reference must be one of {sorted(REFERENCES)}, got {reference!r}")
+    if h is None:
+        h = DEFAULT_H[reference]
+    X = np.asarray(X, dtype=np.float64)
+    _, analytic = net.cost_and_grads(X, y, lam)
+    ref_net = net.astype(REFERENCES[reference])
+    X_ref = X.astype(REFERENCES[reference])
+    entries = []
+    for name, param in ref_net.params.items():
+        numeric = numerical_gradient(lambda: ref_net.training_cost(X_ref, y, lam), param, h)
+        err = relative_errors(analytic[name], numeric, eps)
+        kind, layer = re.fullmatch(r"([A-Za-z]+)(\d+)", name).groups()
+        entries.append(GradCheckEntry(int(layer), kind, float(err.max()), float(err.mean()), float(np.abs(numeric).max())))
+    return sorted(entries, key=lambda e: (e.layer, ["W", "b", "gamma", "beta"].index(e.param)))
+
+
+def gradcheck_network(
+    hidden: Sequence[int] = (50, 50),
+    *,
+    batch_norm: bool = True,
+    lam: float = 0.0,
+    n_inputs: int = 15,
+    n_samples: int = 20,
+    n_classes: int = 10,
+    seed: int = 0,
+    X: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    reference: str = "extended",
+) -> list[GradCheckEntry]:
+    """Build a float64 network on a reduced input and check all its gradients.
+
+    ``X`` and ``y`` (e.g. the first ``n_samples`` rows and ``n_inputs`` dimensions of the real
+    data) default to standard-normal inputs with random labels from ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    if X is None:
+        X = rng.standard_normal((n_samples, n_inputs))
+    if y is None:
+        y = rng.integers(0, n_classes, X.shape[0])
+    net = KLayerNet([X.shape[1], *hidden, n_classes], batch_norm=batch_norm, init="he", seed=seed, dtype=np.float64)
+    return check_gradients(net, X, y, lam, reference=reference)
+
+
+def max_relative_error(entries: Sequence[GradCheckEntry]) -> float:
+    """The largest relative error over every layer and parameter."""
+    return max(e.max for e in entries)
+
+
+def entries_as_dicts(entries: Sequence[GradCheckEntry]) -> list[dict]:
+    """The entries as plain dicts (for JSON and tables)."""
+    return [asdict(e) for e in entries]
+
+
+def format_table(entries: Sequence[GradCheckEntry]) -> str:
+    """A fixed-width table: layer, parameter, max and mean relative error."""
+    lines = [f"{'layer':>5}  {'param':<6} {'max rel. error':>15} {'mean rel. error':>16}"]
+    for e in entries:
+        lines.append(f"{e.layer:>5}  {e.param:<6} {e.max:>15.3e} {e.mean:>16.3e}")
+    return "\n".join(lines)

@@ -1,0 +1,158 @@
+"""The building blocks of the network, one short function per formula of SPEC.md.
+
+Samples are rows: an input ``x`` of a layer has shape ``(n, d_in)`` and a weight matrix
+``W`` has shape ``(d_in, d_out)``, so the affine map of SPEC.md's ``s = W x + b`` (columns)
+reads ``s = x @ W + b`` here (rows).
+
+Every ``*_forward`` returns ``(out, cache)`` and the matching ``*_backward`` takes the
+upstream gradient and that cache, in the style of the CS231n layer functions. No function
+here keeps state: the batch-normalisation running averages live in the network.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+# ----------------------------------------------------------------------------- affine
+
+
+def affine_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """``s = x W + b``; ``b=None`` skips the bias (it is cancelled by a following BN).
+
+    Returns ``(s, cache)``, where the cache is ``x``, the only thing the backward pass needs
+    besides ``W``.
+    """
+    s = x @ W
+    if b is not None:
+        s += b
+    return s, x
+
+
+def affine_backward(
+    ds: np.ndarray, x: np.ndarray, W: np.ndarray, need_dx: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients of ``s = x W + b``: ``dx = ds W^T``, ``dW = x^T ds``, ``db = sum_i ds_i``.
+
+    ``need_dx=False`` skips ``dx`` for the first layer, whose input is the data.
+    """
+    dW = x.T @ ds
+    db = ds.sum(axis=0)
+    dx = ds @ W.T if need_dx else None
+    return dx, dW, db
+
+
+# ----------------------------------------------------------------------------- ReLU
+
+
+def relu_forward(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x = max(0, s)``, in place on ``s`` (the pre-activation is not needed afterwards).
+
+    The cache is the output itself: ``x > 0`` is the mask of the backward pass.
+    """
+    np.maximum(s, 0, out=s)
+    return s, s
+
+
+def relu_backward(dx: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Gradient through the ReLU: zero where the output ``x`` was zero (in place on ``dx``)."""
+    dx[x <= 0] = 0
+    return dx
+
+
+# ----------------------------------------------------------------------------- batch normalisation
+
+
+class BatchNormCache(NamedTuple):
+    """What the BN backward pass needs: the normalised scores, ``(v + eps)^-1/2`` and gamma."""
+
+    s_hat: np.ndarray
+    inv_std: np.ndarray
+    gamma: np.ndarray
+
+
+def batchnorm_train_forward(
+    s: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float
+) -> tuple[np.ndarray, BatchNormCache, np.ndarray, np.ndarray]:
+    """BN in training mode: normalise with the mini-batch statistics.
+
+    ``mu`` and ``v`` are the mean and the *biased* variance (divide by n) of each column of
+    ``s``; ``s_hat = (s - mu) / sqrt(v + eps)`` and ``s_tilde = gamma * s_hat + beta``.
+    Returns ``(s_tilde, cache, mu, v)``; the caller keeps ``mu`` and ``v`` for the running
+    averages.
+    """
+    n = s.shape[0]
+    mu = s.mean(axis=0)
+    s_hat = s - mu
+    var = np.einsum("ij,ij->j", s_hat, s_hat) / n
+    inv_std = 1.0 / np.sqrt(var + eps)
+    s_hat *= inv_std
+    s_tilde = s_hat * gamma
+    s_tilde += beta
+    return s_tilde, BatchNormCache(s_hat, inv_std, gamma), mu, var
+
+
+def batchnorm_eval_forward(
+    s: np.ndarray, gamma: np.ndarray, beta: np.ndarray, mu: np.ndarray, var: np.ndarray, eps: float
+) -> np.ndarray:
+    """BN in evaluation mode: the same map with fixed statistics (the running averages).
+
+    Folded into one scale and shift per column: ``gamma / sqrt(v + eps) * s + (beta - ...)``.
+    """
+    scale = gamma / np.sqrt(var + eps)
+    shift = beta - mu * scale
+    out = s * scale
+    out += shift
+    return out
+
+
+def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of BN in training mode (statistics from the batch), SPEC.md's formulas.
+
+    ``dgamma = sum_i G_i * s_hat_i``, ``dbeta = sum_i G_i``; then with ``G <- G * gamma``,
+    ``ds = (v + eps)^-1/2 * (G - mean(G) - s_hat * mean(G * s_hat))``.
+    Returns ``(ds, dgamma, dbeta)``.
+    """
+    s_hat, inv_std, gamma = cache
+    n = dout.shape[0]
+    dgamma = np.einsum("ij,ij->j", dout, s_hat)
+    dbeta = dout.sum(axis=0)
+    # mean(G * gamma) = gamma * dbeta / n and mean(G * gamma * s_hat) = gamma * dgamma / n
+    scale = gamma * inv_std
+    ds = dout - dbeta / n
+    ds -= s_hat * (dgamma / n)
+    ds *= scale
+    return ds, dgamma, dbeta
+
+
+# ----------------------------------------------------------------------------- softmax and cross-entropy
+
+
+def log_softmax(s: np.ndarray) -> np.ndarray:
+    """Row-wise ``log softmax(s)``, stable for huge or tiny scores (the row maximum is subtracted)."""
+    shifted = s - s.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def softmax(s: np.ndarray) -> np.ndarray:
+    """Row-wise class probabilities ``p = exp(s) / sum exp(s)``, computed stably."""
+    p = np.exp(s - s.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    return p
+
+
+def cross_entropy(log_p: np.ndarray, y: np.ndarray) -> np.floating:
+    """Mean cross-entropy ``-(1/n) sum_i log p_i[y_i]`` from log-probabilities (a scalar of their dtype)."""
+    return -log_p[np.arange(y.shape[0]), y].mean()
+
+
+def softmax_cross_entropy(s: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
+    """Mean cross-entropy of the scores ``s`` and its gradient ``G = (P - Y) / n``."""
+    log_p = log_softmax(s)
+    loss = cross_entropy(log_p, y)
+    n = y.shape[0]
+    G = np.exp(log_p)
+    G[np.arange(n), y] -= 1.0
+    G /= n
+    return loss, G

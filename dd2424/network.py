@@ -1,0 +1,275 @@
+"""``KLayerNet``: the k-layer fully-connected network of SPEC.md, with optional batch normalisation.
+
+Parameters live in ``net.params``, a dict of arrays with keys ``W1..Wk``, ``b1..bk`` and, with
+BN, ``gamma1..gamma{k-1}`` and ``beta1..beta{k-1}``; ``W_l`` has shape ``(d_{l-1}, d_l)`` and
+samples are rows. The network composes the layer functions of :mod:`dd2424.layers`; it knows
+nothing of optimisation, schedules or files.
+
+With BN, the bias ``b_l`` of a hidden layer is cancelled exactly by the mean subtraction
+(``s + b - mean(s + b) = s - mean(s)``), so the forward pass leaves it out and its gradient is
+exactly zero. The parameter is kept so that every network has the same parameter layout.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from . import layers
+from .errors import ConfigError
+
+#: Default BN epsilon per dtype: machine-epsilon scale for float64; for float32 a value far
+#: below any variance that training produces, yet large enough that a constant unit
+#: (variance 0) is not amplified past float32 rounding.
+DEFAULT_BN_EPS = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-8, np.dtype(np.longdouble): 1e-12}
+BN_ALPHA = 0.9
+
+
+@dataclass
+class BatchStats:
+    """The mini-batch mean and variance of each BN layer's scores, from one training forward pass."""
+
+    means: list[np.ndarray]
+    variances: list[np.ndarray]
+
+
+def _check_sizes(sizes: Sequence[int]) -> list[int]:
+    sizes = [int(d) for d in sizes]
+    if len(sizes) < 2:
+        raise ConfigError(f"layer sizes {sizes} need at least an input and an output size, e.g. [3072, 50, 10]")
+    if any(d < 1 for d in sizes):
+        raise ConfigError(f"layer sizes {sizes} must all be positive integers")
+    return sizes
+
+
+class KLayerNet:
+    """A k-layer ReLU network with a softmax output and optional batch normalisation.
+
+    Parameters
+    ----------
+    sizes:
+        ``[d_in, h_1, ..., h_{k-1}, n_classes]``, e.g. ``[3072, 50, 50, 10]`` for k = 3.
+    batch_norm:
+        Normalise the scores of every hidden layer before its ReLU.
+    init:
+        ``"he"`` (``N(0, 2/d_in)``), ``"xavier"`` (``N(0, 1/d_in)``) or a float: a fixed sigma
+        for every layer.
+    seed:
+        Seed of the initialisation (``numpy.random.default_rng``).
+    dtype:
+        ``np.float32`` for fast training, ``np.float64`` for gradient checks.
+    bn_eps:
+        Epsilon of the BN denominator; default from :data:`DEFAULT_BN_EPS`.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        *,
+        batch_norm: bool = True,
+        init: str | float = "he",
+        seed: int = 0,
+        dtype: type | np.dtype = np.float32,
+        bn_eps: float | None = None,
+    ) -> None:
+        self.sizes = _check_sizes(sizes)
+        self.k = len(self.sizes) - 1
+        self.batch_norm = bool(batch_norm)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in DEFAULT_BN_EPS:
+            raise ConfigError(f"dtype {self.dtype} is not supported; use float32 or float64")
+        # (np.longdouble is accepted too: the gradient check's high-precision reference)
+        self.bn_eps = DEFAULT_BN_EPS[self.dtype] if bn_eps is None else float(bn_eps)
+        if not self.bn_eps > 0:
+            raise ConfigError(f"bn_eps must be positive, got {bn_eps}")
+        self.init = init
+        self.seed = int(seed)
+        self.params = self._initial_params(init, np.random.default_rng(self.seed))
+        # running averages of the BN statistics, None until the first mini-batch
+        self.running_means: list[np.ndarray] | None = None
+        self.running_vars: list[np.ndarray] | None = None
+
+    # ------------------------------------------------------------------ set-up
+
+    def _initial_params(self, init: str | float, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        params: dict[str, np.ndarray] = {}
+        for l, (d_in, d_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
+            sigma = _init_sigma(init, d_in)
+            params[f"W{l}"] = (rng.standard_normal((d_in, d_out)) * sigma).astype(self.dtype)
+            params[f"b{l}"] = np.zeros(d_out, dtype=self.dtype)
+        if self.batch_norm:
+            for l in range(1, self.k):
+                params[f"gamma{l}"] = np.ones(self.sizes[l], dtype=self.dtype)
+                params[f"beta{l}"] = np.zeros(self.sizes[l], dtype=self.dtype)
+        return params
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable scalars."""
+        return sum(p.size for p in self.params.values())
+
+    def describe(self) -> str:
+        """One line: layer sizes, BN, initialisation and dtype."""
+        bn = "BN" if self.batch_norm else "no BN"
+        return f"{self.k}-layer {self.sizes}, {bn}, init {self.init}, {self.dtype.name}"
+
+    # ------------------------------------------------------------------ training mode
+
+    def forward_backward(
+        self, X: np.ndarray, y: np.ndarray, lam: float
+    ) -> tuple[np.floating, dict[str, np.ndarray], BatchStats]:
+        """Cost ``J``, its gradients and the BN mini-batch statistics, in training mode.
+
+        ``J = mean cross-entropy + lam * sum_l ||W_l||^2``. The running averages are *not*
+        touched: pass the returned statistics to :meth:`update_running_averages`.
+        """
+        X = self._as_input(X)
+        y = np.asarray(y)
+        p = self.params
+        caches = []
+        means: list[np.ndarray] = []
+        variances: list[np.ndarray] = []
+        x = X
+        for l in range(1, self.k):
+            if self.batch_norm:
+                s, affine_cache = layers.affine_forward(x, p[f"W{l}"], None)
+                s, bn_cache, mu, var = layers.batchnorm_train_forward(s, p[f"gamma{l}"], p[f"beta{l}"], self.bn_eps)
+                means.append(mu)
+                variances.append(var)
+            else:
+                s, affine_cache = layers.affine_forward(x, p[f"W{l}"], p[f"b{l}"])
+                bn_cache = None
+            x, relu_cache = layers.relu_forward(s)
+            caches.append((affine_cache, bn_cache, relu_cache))
+        scores, last_cache = layers.affine_forward(x, p[f"W{self.k}"], p[f"b{self.k}"])
+        loss, G = layers.softmax_cross_entropy(scores, y)
+        cost = loss + lam * self.weight_penalty()
+
+        grads: dict[str, np.ndarray] = {}
+        G, grads[f"W{self.k}"], grads[f"b{self.k}"] = layers.affine_backward(G, last_cache, p[f"W{self.k}"])
+        for l in range(self.k - 1, 0, -1):
+            affine_cache, bn_cache, relu_cache = caches[l - 1]
+            G = layers.relu_backward(G, relu_cache)
+            if self.batch_norm:
+                G, grads[f"gamma{l}"], grads[f"beta{l}"] = layers.batchnorm_backward(G, bn_cache)
+            G, grads[f"W{l}"], db = layers.affine_backward(G, affine_cache, p[f"W{l}"], need_dx=l > 1)
+            grads[f"b{l}"] = np.zeros_like(p[f"b{l}"]) if self.batch_norm else db
+        if lam:
+            for l in range(1, self.k + 1):
+                grads[f"W{l}"] += (2 * lam) * p[f"W{l}"]
+        return cost, grads, BatchStats(means, variances)
+
+    def cost_and_grads(self, X: np.ndarray, y: np.ndarray, lam: float) -> tuple[float, dict[str, np.ndarray]]:
+        """``(J, grads)`` in training mode; ``grads`` has exactly the keys and shapes of ``params``."""
+        cost, grads, _ = self.forward_backward(X, y, lam)
+        return cost, grads
+
+    def training_cost(self, X: np.ndarray, y: np.ndarray, lam: float) -> np.floating:
+        """``J`` in training mode (BN statistics from this batch), as the gradient check needs it."""
+        return self.forward_backward(X, y, lam)[0]
+
+    def update_running_averages(self, stats: BatchStats, alpha: float = BN_ALPHA) -> None:
+        """``mu_av = alpha mu_av + (1 - alpha) mu`` (same for v); the first call copies the batch's."""
+        if not self.batch_norm:
+            return
+        if self.running_means is None or self.running_vars is None:
+            self.running_means = [m.copy() for m in stats.means]
+            self.running_vars = [v.copy() for v in stats.variances]
+            return
+        for avg, new in zip(self.running_means + self.running_vars, stats.means + stats.variances):
+            avg *= alpha
+            avg += (1 - alpha) * new
+
+    def weight_penalty(self) -> np.floating:
+        """``sum_l ||W_l||_F^2``, a scalar of the network's dtype."""
+        return sum(np.einsum("ij,ij->", W, W) for W in self.weights())
+
+    def weights(self) -> list[np.ndarray]:
+        """``[W1, ..., Wk]``."""
+        return [self.params[f"W{l}"] for l in range(1, self.k + 1)]
+
+    # ------------------------------------------------------------------ evaluation mode
+
+    def scores(self, X: np.ndarray, chunk: int = 5000) -> np.ndarray:
+        """Output scores ``s`` in evaluation mode (BN with the running averages), in chunks of rows."""
+        if self.batch_norm and self.running_means is None:
+            raise ConfigError("this BN network has no running averages yet: train it for at least one step first")
+        out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
+        for start in range(0, X.shape[0], chunk):
+            out[start : start + chunk] = self._eval_scores(self._as_input(X[start : start + chunk]))
+        return out
+
+    def _eval_scores(self, x: np.ndarray) -> np.ndarray:
+        p = self.params
+        for l in range(1, self.k):
+            if self.batch_norm:
+                s = x @ p[f"W{l}"]
+                s = layers.batchnorm_eval_forward(
+                    s, p[f"gamma{l}"], p[f"beta{l}"], self.running_means[l - 1], self.running_vars[l - 1], self.bn_eps
+                )
+            else:
+                s, _ = layers.affine_forward(x, p[f"W{l}"], p[f"b{l}"])
+            x, _ = layers.relu_forward(s)
+        return layers.affine_forward(x, p[f"W{self.k}"], p[f"b{self.k}"])[0]
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities, ``(n, n_classes)``, in evaluation mode."""
+        return layers.softmax(self.scores(X))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The most probable class of each row."""
+        return self.scores(X).argmax(axis=1)
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray, lam: float = 0.0) -> dict[str, float]:
+        """``{"loss", "cost", "accuracy"}`` on a data split, in evaluation mode."""
+        s = self.scores(X)
+        log_p = layers.log_softmax(s.astype(np.float64, copy=False))
+        loss = float(layers.cross_entropy(log_p, np.asarray(y)))
+        accuracy = float((s.argmax(axis=1) == y).mean())
+        return {"loss": loss, "cost": loss + lam * float(self.weight_penalty()), "accuracy": accuracy}
+
+    # ------------------------------------------------------------------ helpers
+
+    def _as_input(self, X: np.ndarray) -> np.ndarray:
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            raise ConfigError(f"input has shape {X.shape}; this network expects (n, {self.sizes[0]}) with samples as rows")
+        return np.asarray(X, dtype=self.dtype)
+
+    def astype(self, dtype: type | np.dtype) -> "KLayerNet":
+        """A copy of this network (parameters and running averages) in another dtype."""
+        twin = copy.copy(self)
+        twin.dtype = np.dtype(dtype)
+        twin.params = {k: v.astype(dtype) for k, v in self.params.items()}
+        if self.running_means is not None:
+            twin.running_means = [m.astype(dtype) for m in self.running_means]
+            twin.running_vars = [v.astype(dtype) for v in self.running_vars]
+        return twin
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters and BN running averages as one flat dict of arrays (for ``np.savez``)."""
+        state = {k: v.copy() for k, v in self.params.items()}
+        if self.running_means is not None:
+            for l, (m, v) in enumerate(zip(self.running_means, self.running_vars), start=1):
+                state[f"mu_av{l}"] = m.copy()
+                state[f"v_av{l}"] = v.copy()
+        return state
+
+
+def _init_sigma(init: str | float, d_in: int) -> float:
+    """Standard deviation of the initial weights of a layer with ``d_in`` inputs."""
+    if isinstance(init, str):
+        if init == "he":
+            return float(np.sqrt(2.0 / d_in))
+        if init == "xavier":
+            return float(np.sqrt(1.0 / d_in))
+        try:
+            init = float(init)
+        except ValueError:
+            raise ConfigError(f"unknown initialisation {init!r}; use 'he', 'xavier' or a positive sigma such as 1e-3") from None
+    sigma = float(init)
+    if not (sigma > 0 and np.isfinite(sigma)):
+        raise ConfigError(f"initial sigma must be a positive number, got {init!r}")
+    return sigma

@@ -1,0 +1,187 @@
+"""Mini-batch gradient descent with the cyclical learning rate (SPEC.md, "Training").
+
+The trainer sees the network only through ``forward_backward``, ``update_running_averages``,
+``params`` and ``evaluate``: it knows nothing of the layers' insides.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from .errors import ConfigError
+from .network import KLayerNet
+from .schedule import check_cyclical, cyclical_eta
+
+HISTORY_KEYS = (
+    "step", "epoch", "eta",
+    "train_cost", "train_loss", "train_accuracy",
+    "val_cost", "val_loss", "val_accuracy",
+)  # fmt: skip
+
+
+class SplitLike(Protocol):
+    X: np.ndarray
+    y: np.ndarray
+
+
+class DataLike(Protocol):
+    train: SplitLike
+    val: SplitLike
+    test: SplitLike
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; SPEC.md's defaults.
+
+    ``init`` is ``"he"``, ``"xavier"`` or a fixed sigma. ``records_per_cycle`` sets how often the
+    history evaluates cost, loss and accuracy on the training and validation data.
+    """
+
+    hidden: tuple[int, ...] = (50, 50)
+    batch_norm: bool = True
+    init: str | float = "he"
+    lam: float = 0.005
+    eta_min: float = 1e-5
+    eta_max: float = 1e-1
+    n_s: int = 2250
+    cycles: int = 2
+    batch_size: int = 100
+    seed: int = 0
+    dtype: str = "float32"
+    records_per_cycle: int = 10
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the impossible setting and a valid range."""
+        if any(h < 1 for h in self.hidden):
+            raise ConfigError(f"hidden layer sizes must be positive, got {list(self.hidden)}")
+        if not (self.lam >= 0 and math.isfinite(self.lam)):
+            raise ConfigError(f"lambda must be a finite number >= 0, got {self.lam}")
+        check_cyclical(self.eta_min, self.eta_max, self.n_s)
+        if int(self.cycles) != self.cycles or self.cycles < 1:
+            raise ConfigError(f"cycles must be a positive integer, got {self.cycles}")
+        if int(self.batch_size) != self.batch_size or self.batch_size < 1:
+            raise ConfigError(f"batch size must be a positive integer, got {self.batch_size}")
+        if self.dtype not in ("float32", "float64"):
+            raise ConfigError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        if self.records_per_cycle < 1:
+            raise ConfigError(f"records_per_cycle must be >= 1, got {self.records_per_cycle}")
+
+    @property
+    def total_steps(self) -> int:
+        """Number of update steps: ``2 n_s`` per cycle."""
+        return 2 * self.n_s * self.cycles
+
+    def build_network(self, d_in: int, n_classes: int) -> KLayerNet:
+        """The initialised network this configuration trains."""
+        return KLayerNet(
+            [d_in, *self.hidden, n_classes], batch_norm=self.batch_norm, init=self.init, seed=self.seed, dtype=self.dtype
+        )
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form (tuples become lists)."""
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the history, final metrics, timings and whether it diverged."""
+
+    history: dict[str, list[float]]
+    final: dict[str, dict[str, float]] = field(default_factory=dict)
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    diverged: bool = False
+    diverged_at_step: int | None = None
+    message: str = ""
+
+
+def train(
+    net: KLayerNet,
+    data: DataLike,
+    config: TrainConfig,
+    progress: Callable[[dict], None] | None = None,
+) -> TrainResult:
+    """Train ``net`` in place on ``data.train`` and return its history and final accuracies.
+
+    Every epoch reshuffles the training set (with a generator seeded from ``config.seed``);
+    the mini-batches of an epoch are consecutive slices of that permutation, and a remainder
+    smaller than a batch waits for the next epoch's shuffle. A non-finite cost stops the run
+    and sets ``diverged``. ``progress``, if given, is called with each history record.
+    ``train_seconds`` counts the update steps only; ``eval_seconds`` the history evaluations.
+    """
+    X, y = data.train.X, data.train.y
+    n, b = X.shape[0], config.batch_size
+    if b > n:
+        raise ConfigError(f"batch size {b} is larger than the training set ({n} samples)")
+    rng = np.random.default_rng([config.seed, 1])  # independent of the initialisation's stream
+    record_every = max(1, (2 * config.n_s) // config.records_per_cycle)
+    history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
+    result = TrainResult(history)
+    params = list(net.params.items())
+
+    order = rng.permutation(n)
+    position, epoch = 0, 0
+    tic = time.perf_counter()
+    for step in range(config.total_steps):
+        if position + b > n:
+            order = rng.permutation(n)
+            position, epoch = 0, epoch + 1
+        batch = order[position : position + b]
+        position += b
+        cost, grads, stats = net.forward_backward(X[batch], y[batch], config.lam)
+        if not math.isfinite(cost):
+            result.diverged, result.diverged_at_step = True, step
+            result.message = (
+                f"training diverged at update step {step}: the cost became {float(cost)}; "
+                f"lower eta_max (now {config.eta_max}) or check the initialisation ({config.init})"
+            )
+            break
+        net.update_running_averages(stats)
+        eta = cyclical_eta(step, config.eta_min, config.eta_max, config.n_s)
+        for name, param in params:
+            param -= eta * grads[name]
+        if (step + 1) % record_every == 0 or step + 1 == config.total_steps:
+            result.train_seconds += time.perf_counter() - tic
+            record = _record(net, data, config, step + 1, epoch, eta)
+            result.eval_seconds += record.pop("seconds")
+            for key in HISTORY_KEYS:
+                history[key].append(record[key])
+            if progress is not None:
+                progress(record)
+            tic = time.perf_counter()
+    else:
+        result.train_seconds += time.perf_counter() - tic
+    if not result.diverged:
+        result.final = {name: net.evaluate(split.X, split.y, config.lam) for name, split in _splits(data)}
+        if not all(math.isfinite(m["cost"]) for m in result.final.values()):
+            result.diverged = True
+            result.message = "training ended with a non-finite evaluation cost; lower eta_max"
+    return result
+
+
+def _record(net: KLayerNet, data: DataLike, config: TrainConfig, step: int, epoch: int, eta: float) -> dict:
+    tic = time.perf_counter()
+    train = net.evaluate(data.train.X, data.train.y, config.lam)
+    val = net.evaluate(data.val.X, data.val.y, config.lam)
+    record = {"step": step, "epoch": epoch, "eta": eta}
+    for prefix, metrics in (("train", train), ("val", val)):
+        for key, value in metrics.items():
+            record[f"{prefix}_{key}"] = value
+    record["seconds"] = time.perf_counter() - tic
+    return record
+
+
+def _splits(data: DataLike) -> Sequence[tuple[str, SplitLike]]:
+    return [("train", data.train), ("val", data.val), ("test", data.test)]

@@ -1,0 +1,33 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def real_data():
+    """The real CIFAR-10 Dataset from $DD2424_CIFAR10 (default cache, so reruns are fast).
+
+    Skipped when the variable is unset, except in CI (``CI`` set), where that is a failure:
+    CI must never skip the real-data tests silently.
+    """
+    path = os.environ.get("DD2424_CIFAR10", "")
+    if not path:
+        message = (
+            "DD2424_CIFAR10 is not set: point it to a cifar-10-python.tar.gz or "
+            "cifar-10-batches-py folder (offline copy: "
+            "cifar-10-python.jpeg-derived.tar.gz, see SPEC.md)"
+        )
+        if _in_ci():
+            pytest.fail(f"CI is set but {message}", pytrace=False)
+        pytest.skip(message)
+    from dd2424.data import load_cifar10
+
+    return load_cifar10(path)
