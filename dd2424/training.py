@@ -121,16 +121,31 @@ def train(
     and sets ``diverged``. ``progress``, if given, is called with each history record.
     ``train_seconds`` counts the update steps only; ``eval_seconds`` the history evaluations.
     """
-    X, y = data.train.X, data.train.y
-    n, b = X.shape[0], config.batch_size
+    n, b = data.train.X.shape[0], config.batch_size
     if b > n:
         raise ConfigError(f"batch size {b} is larger than the training set ({n} samples)")
     rng = np.random.default_rng([config.seed, 1])  # independent of the initialisation's stream
-    record_every = max(1, (2 * config.n_s) // config.records_per_cycle)
-    history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
-    result = TrainResult(history)
-    params = list(net.params.items())
+    result = TrainResult({key: [] for key in HISTORY_KEYS})
 
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is detected below, not warned about
+        _loop(net, data, config, rng, result, progress)
+    if not result.diverged:
+        result.final = {name: net.evaluate(split.X, split.y, config.lam) for name, split in _splits(data)}
+        if not all(math.isfinite(m["cost"]) for m in result.final.values()):
+            result.diverged = True
+            result.message = "training ended with a non-finite evaluation cost; lower eta_max"
+    return result
+
+
+def _loop(
+    net: KLayerNet, data: DataLike, config: TrainConfig, rng: np.random.Generator, result: TrainResult, progress
+) -> None:
+    """The update steps, with a history record every ``2 n_s / records_per_cycle`` steps."""
+    X, y = data.train.X, data.train.y
+    n, b = X.shape[0], config.batch_size
+    record_every = max(1, (2 * config.n_s) // config.records_per_cycle)
+    history = result.history
+    params = list(net.params.items())
     order = rng.permutation(n)
     position, epoch = 0, 0
     tic = time.perf_counter()
@@ -163,12 +178,6 @@ def train(
             tic = time.perf_counter()
     else:
         result.train_seconds += time.perf_counter() - tic
-    if not result.diverged:
-        result.final = {name: net.evaluate(split.X, split.y, config.lam) for name, split in _splits(data)}
-        if not all(math.isfinite(m["cost"]) for m in result.final.values()):
-            result.diverged = True
-            result.message = "training ended with a non-finite evaluation cost; lower eta_max"
-    return result
 
 
 def _record(net: KLayerNet, data: DataLike, config: TrainConfig, step: int, epoch: int, eta: float) -> dict:

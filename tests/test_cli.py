@@ -1,0 +1,55 @@
+"""The dd2424 command: exit codes, one-line errors, JSON output."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dd2424.cli import main
+
+
+def _run(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "dd2424.cli", *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [(["train", "--hidden", "50,x"], "--hidden"), (["train", "--lam", "-1"], "--lam"), (["train", "--init", "bogus"], "--init"),
+     (["train", "--cycles", "0"], "--cycles"), (["gradcheck", "--samples", "0"], "--samples"), (["nonsense"], "invalid choice")],
+)  # fmt: skip
+def test_bad_arguments_exit_2_with_one_line(args, fragment):
+    proc = _run(*args)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_missing_data_is_a_clear_error(tmp_path, capsys):
+    status = main(["data", "--data", str(tmp_path / "nowhere.tar.gz")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "nowhere.tar.gz" in err and "DD2424_CIFAR10" in err
+
+
+def test_gradcheck_json(capsys):
+    assert main(["gradcheck", "--hidden", "8,6", "--bn", "--inputs", "10", "--samples", "8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["max_relative_error"] < 1e-7
+    assert {(e["layer"], e["param"]) for e in out["entries"]} >= {(1, "W"), (1, "gamma"), (2, "beta"), (3, "b")}
+    assert all(set(e) >= {"layer", "param", "max", "mean"} for e in out["entries"])
+
+
+@pytest.mark.realdata
+def test_train_json_on_real_data(real_data, capsys, tmp_path):
+    out_file = tmp_path / "run.json"
+    status = main(["train", "--hidden", "20", "--n-s", "100", "--cycles", "1", "--json", "--out", str(out_file)])
+    assert status == 0
+    summary = json.loads(capsys.readouterr().out)
+    for key in ("val_accuracy", "test_accuracy", "train_seconds", "config", "data"):
+        assert key in summary
+    assert summary["config"]["hidden"] == [20] and summary["config"]["n_s"] == 100
+    assert "sha256" in summary["data"]["provenance"] or "md5" in summary["data"]["provenance"]
+    assert summary["val_accuracy"] > 0.3
+    saved = json.loads(out_file.read_text())
+    assert len(saved["history"]["step"]) >= 10
