@@ -1,0 +1,62 @@
+"""Parameter updates: plain mini-batch gradient descent and Adam, each given the learning rate of the step.
+
+An optimiser updates a ``params`` dict in place from a ``grads`` dict with the same keys; the
+learning-rate schedule stays outside, in :mod:`dd2424.schedule`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ConfigError
+
+
+class SGD:
+    """``theta <- theta - eta * grad``."""
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], eta: float) -> None:
+        for name, param in params.items():
+            param -= eta * grads[name]
+
+
+class Adam:
+    """Adam (Kingma and Ba, 2015) with bias-corrected first and second moments.
+
+    ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
+    ``theta <- theta - eta * m_hat / (sqrt(v_hat) + eps)``. The L2 term of the cost is part of
+    ``g`` (classic L2 regularisation, not decoupled weight decay).
+    """
+
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+        if not (0 <= beta1 < 1 and 0 <= beta2 < 1 and eps > 0):
+            raise ConfigError(f"Adam needs 0 <= beta1, beta2 < 1 and eps > 0, got {beta1}, {beta2}, {eps}")
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.t = 0
+        self.m: dict[str, np.ndarray] = {}
+        self.v: dict[str, np.ndarray] = {}
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], eta: float) -> None:
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        # the paper's efficient form: both bias corrections folded into the step size
+        step_size = eta * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        for name, param in params.items():
+            g = grads[name]
+            if name not in self.m:
+                self.m[name] = np.zeros_like(param)
+                self.v[name] = np.zeros_like(param)
+            m, v = self.m[name], self.v[name]
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * (g * g)
+            param -= step_size * m / (np.sqrt(v) + self.eps)
+
+
+def make_optimizer(name: str) -> SGD | Adam:
+    """``"sgd"`` or ``"adam"``."""
+    if name == "sgd":
+        return SGD()
+    if name == "adam":
+        return Adam()
+    raise ConfigError(f"unknown optimiser {name!r}; use 'sgd' or 'adam'")
