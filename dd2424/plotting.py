@@ -1,0 +1,160 @@
+"""The report's figures, saved as vector PDF and PNG (``figures/<name>.pdf|png``, atomically).
+
+Every function takes aggregated numbers (from :mod:`dd2424.sweeps`), returns the
+:class:`matplotlib.figure.Figure` it drew, and knows nothing of training. Figures are made
+without pyplot (no global state, nothing shown twice in a notebook); :func:`save_figure`
+writes them and :class:`FigureFiles` displays the saved files in a notebook: PNG for
+screens and HTML, the PDF itself for the LaTeX report.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib
+from matplotlib.figure import Figure
+
+STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 10.5,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+TRAIN_COLOR, VAL_COLOR, TEST_COLOR = "C0", "C1", "C2"
+_PANELS = (("loss", "loss (cross-entropy)"), ("cost", "cost (loss + L2 penalty)"), ("accuracy", "accuracy (%)"))
+
+
+def _figure(width: float, height: float) -> Figure:
+    with matplotlib.rc_context(STYLE):
+        return Figure(figsize=(width, height), layout="constrained")
+
+
+def _band(ax, steps, curve: Mapping, color: str, label: str, scale: float = 1.0) -> None:
+    mean = [None if v is None else scale * v for v in curve["mean"]]
+    lo = [None if v is None else scale * v for v in curve["min"]]
+    hi = [None if v is None else scale * v for v in curve["max"]]
+    as_float = lambda xs: [float("nan") if v is None else v for v in xs]  # noqa: E731
+    ax.plot(steps, as_float(mean), color=color, lw=1.6, label=label)
+    ax.fill_between(steps, as_float(lo), as_float(hi), color=color, alpha=0.22, lw=0)
+
+
+def plot_training_curves(curves: Mapping, title: str) -> Figure:
+    """Loss, cost and accuracy vs update step: training and validation, mean over seeds, min-max band."""
+    n_runs = max(curves["n"]) if curves["n"] else 0
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(10, 3.3)
+        axes = fig.subplots(1, 3)
+        for ax, (key, label) in zip(axes, _PANELS):
+            scale = 100.0 if key == "accuracy" else 1.0
+            _band(ax, curves["step"], curves[f"train_{key}"], TRAIN_COLOR, "training", scale)
+            _band(ax, curves["step"], curves[f"val_{key}"], VAL_COLOR, "validation", scale)
+            ax.set_xlabel("update step")
+            ax.set_ylabel(label)
+        axes[0].legend(loc="upper right", title=f"mean of {n_runs} seed{'s' if n_runs != 1 else ''}; band min-max",
+                       title_fontsize=8.5)  # fmt: skip
+        fig.suptitle(title)
+    return fig
+
+
+def plot_lambda_search(rows: Sequence[Mapping], chosen: float, interval: tuple[float, float] | None = None) -> Figure:
+    """Accuracy vs lambda (log x): validation (used for the choice) and test (only reported)."""
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(8.0, 4.0)
+        ax = fig.subplots()
+        if interval is not None:
+            ax.axvspan(*interval, color="0.85", alpha=0.6, lw=0, label="fine-stage interval")
+        for stage, marker in (("coarse", "o"), ("fine", "s")):
+            sel = sorted((r for r in rows if r["stage"] == stage), key=lambda r: r["lam"])
+            if not sel:
+                continue
+            lams = [r["lam"] for r in sel]
+            val = [_pct(r["val_mean"]) for r in sel]
+            val_err = [_pct(r["val_std"]) if r["n"] > 1 else 0.0 for r in sel]
+            test = [_pct(r["test_mean"]) for r in sel]
+            ax.errorbar(lams, val, yerr=val_err, fmt=marker, color=VAL_COLOR, ms=6, capsize=3,
+                        label=f"validation, {stage}")  # fmt: skip
+            ax.plot(lams, test, marker, color=TEST_COLOR, ms=6, mfc="none", label=f"test, {stage} (not used)")
+        ax.axvline(chosen, color="k", ls="--", lw=1, label=f"chosen lambda {chosen:.3g}")
+        ax.set_xscale("log")
+        ax.set_xlabel("lambda (L2 regularisation)")
+        ax.set_ylabel("accuracy (%)")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+        ax.set_title("lambda search, 3-layer network with BN")
+    return fig
+
+
+def plot_sensitivity_grid(cells: Sequence[Mapping], sigmas: Sequence[float]) -> Figure:
+    """Training and validation loss for each (BN, sigma) cell: rows without/with BN, columns sigma."""
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(10, 5.6)
+        axes = fig.subplots(2, len(sigmas), sharex=True, sharey=True, squeeze=False)
+        for cell in cells:
+            row = 1 if cell["batch_norm"] else 0
+            col = list(sigmas).index(cell["sigma"])
+            ax = axes[row][col]
+            curves = cell["curves"]
+            _band(ax, curves["step"], curves["train_loss"], TRAIN_COLOR, "training")
+            _band(ax, curves["step"], curves["val_loss"], VAL_COLOR, "validation")
+            test = cell["test_accuracy"]
+            acc = "diverged" if not test["n"] else f"test {100 * test['mean']:.1f} ± {100 * test['std']:.1f} %"
+            ax.set_title(f"{'with' if cell['batch_norm'] else 'without'} BN, sigma {cell['sigma']:g}\n{acc}")
+            if row == 1:
+                ax.set_xlabel("update step")
+            if col == 0:
+                ax.set_ylabel("loss (cross-entropy)")
+        n_runs = max((max(c["curves"]["n"]) for c in cells if c["curves"]["n"]), default=0)
+        axes[0][0].legend(loc="upper right", title=f"mean of {n_runs} seeds; band min-max", title_fontsize=8.5)
+        fig.suptitle("Sensitivity to the initial weight scale sigma (3-layer network [50, 50])")
+    return fig
+
+
+def _pct(value: float | None) -> float:
+    return float("nan") if value is None else 100 * value
+
+
+def save_figure(fig: Figure, name: str, figures_dir: str | os.PathLike) -> "FigureFiles":
+    """Write ``<figures_dir>/<name>.pdf`` and ``.png`` (tight bounding box) through temp files + rename."""
+    folder = Path(figures_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    for ext, options in (("pdf", {"metadata": {"CreationDate": None}}), ("png", {"dpi": 150})):
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".{ext}", dir=folder)
+        os.close(fd)
+        try:
+            fig.savefig(tmp, format=ext, bbox_inches="tight", **options)
+            os.replace(tmp, folder / f"{name}.{ext}")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return FigureFiles(folder / name)
+
+
+class FigureFiles:
+    """A saved figure (``<stem>.pdf`` and ``.png``), displayed in notebooks from the files themselves.
+
+    Its MIME bundle holds the PNG (shown by JupyterLab and the HTML export) and the PDF
+    (preferred by the LaTeX export, so the PDF report gets vector graphics).
+    """
+
+    def __init__(self, stem: str | os.PathLike) -> None:
+        self.stem = Path(stem)
+        self.pdf, self.png = self.stem.with_suffix(".pdf"), self.stem.with_suffix(".png")
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {
+            "image/png": base64.b64encode(self.png.read_bytes()).decode(),
+            "application/pdf": base64.b64encode(self.pdf.read_bytes()).decode(),
+            "text/plain": f"<figure {self.stem.name}: {self.pdf}, {self.png}>",
+        }
+
+    def __repr__(self) -> str:
+        return f"FigureFiles({str(self.stem)!r})"

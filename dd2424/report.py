@@ -1,0 +1,332 @@
+"""``dd2424 report``: run every notebook with a profile's parameters, then export the report.
+
+The pipeline, in order:
+
+1. check the data (a clear error before anything runs) and delete the previous run's report
+   (``report/dd2424-report.pdf|html``), ``results/summary.json`` and ``results/summary/*.json``,
+   so that a run that fails leaves no report that looks complete and current;
+2. execute each notebook of :func:`dd2424.sweeps.pipeline_steps` with papermill (kernel
+   ``python3`` started with *this* interpreter, so the notebooks import this ``dd2424``),
+   saving the executed copies in ``build/notebooks/``; a failing cell stops the pipeline with
+   the notebook's name and the cell's error (exit status 1);
+3. execute ``report.ipynb``, which merges the notebooks' summary parts into
+   ``results/summary.json`` and writes the narrative from it;
+4. export the executed report to HTML (always) and PDF (nbconvert, xelatex), code hidden,
+   through temporary files renamed only when both are written.
+
+Progress: notebooks append one JSON line per finished training run to
+``build/progress.log``; this process tails that file and prints ``[run i/N] ...`` on stderr,
+so the progress never lands in the stored notebooks or the report. papermill's per-cell bar
+is shown when stderr is a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import ConfigError
+from .sweeps import Paths, default_output_dir, get_profile, pipeline_steps, planned_runs, project_root
+
+REPORT_NAME = "dd2424-report"
+REPORT_NOTEBOOK = "report.ipynb"
+LATEX_PACKAGES = "texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc"
+#: cell tags the export understands (set them in JupyterLab's property inspector)
+REMOVE_CELL_TAGS = {"remove_cell", "parameters", "injected-parameters"}
+REMOVE_INPUT_TAGS = {"remove_input"}
+
+EXIT_FAILED = 1
+
+
+def run_report(args) -> int:
+    """Entry point of ``dd2424 report`` (see :mod:`dd2424.cli`); returns the exit status."""
+    return build_report(
+        profile=args.profile,
+        output_dir=args.output_dir,
+        data=args.data,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        force=args.force,
+        overrides=getattr(args, "overrides", None),
+    )
+
+
+def build_report(
+    profile: str = "full",
+    output_dir: str | os.PathLike | None = None,
+    data: str | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    force: bool = False,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> int:
+    """Run the whole pipeline (see the module docstring); 0 on success.
+
+    ``overrides`` maps an executed notebook's name (e.g. ``"03_lambda_search"``) to extra
+    papermill parameters for it.
+    """
+    tic = time.perf_counter()
+    get_profile(profile)  # an unknown profile fails before anything is deleted
+    paths = Paths(output_dir if output_dir is not None else default_output_dir())
+    notebooks = _notebooks_dir()
+    provenance = _check_data(data)
+    _remove_previous(paths)
+    log = paths.build / "progress.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("")
+    paths.executed_notebooks.mkdir(parents=True, exist_ok=True)
+
+    bar = sys.stderr.isatty()
+    emit = _emitter(bar)
+    steps = pipeline_steps(profile)
+    total = len(steps) + 1
+    emit(f"dd2424 report: profile {profile}, {planned_runs(profile)} training runs, jobs {jobs}"
+         f"{', scheduler ' + scheduler if scheduler else ''}; data: {provenance}; output: {paths.root}")  # fmt: skip
+    common = {"profile": profile, "output_dir": str(paths.root), "data": data, "jobs": jobs, "scheduler": scheduler,
+              "force": force, "progress_log": str(log)}  # fmt: skip
+    overrides = dict(overrides or {})
+    timings: dict[str, float] = {}
+    with _ProgressTail(log, planned_runs(profile), emit):
+        for i, (notebook, name, parameters) in enumerate(steps, 1):
+            params = {**common, **parameters, **overrides.get(name, {})}
+            seconds = _execute(notebooks / notebook, name, params, paths, f"[notebook {i}/{total}]", emit, bar)
+            if seconds is None:
+                return EXIT_FAILED
+            timings[name] = seconds
+    _write_pipeline_part(paths, profile, timings, time.perf_counter() - tic, jobs, scheduler)
+
+    name = Path(REPORT_NOTEBOOK).stem
+    params = {"output_dir": str(paths.root), **overrides.get(name, {})}
+    if _execute(notebooks / REPORT_NOTEBOOK, name, params, paths, f"[notebook {total}/{total}]", emit, bar) is None:
+        return EXIT_FAILED
+    status = export_report(paths.executed_notebooks / REPORT_NOTEBOOK, paths.report, emit)
+    emit(f"dd2424 report: finished in {time.perf_counter() - tic:.0f} s")
+    return status
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _notebooks_dir() -> Path:
+    root = project_root()
+    folder = root / "notebooks" if root else None
+    if folder is None or not (folder / REPORT_NOTEBOOK).is_file():
+        raise ConfigError(
+            "the report needs the notebooks/ folder of a source checkout of dd2424 "
+            "(git clone the project and pip install -e . from it)"
+        )
+    return folder
+
+
+def _check_data(data: str | None) -> str:
+    from .data import load_cifar10
+
+    dataset = load_cifar10(data)  # raises DataError with a fix if the data is missing or damaged
+    return dataset.provenance
+
+
+def _remove_previous(paths: Paths) -> None:
+    """Delete the previous run's report and summary: a failed run then leaves none that looks current."""
+    for path in (paths.report / f"{REPORT_NAME}.pdf", paths.report / f"{REPORT_NAME}.html", paths.summary):
+        path.unlink(missing_ok=True)
+    if paths.summary_parts.is_dir():
+        for part in paths.summary_parts.glob("*.json"):
+            part.unlink()
+
+
+def _execute(notebook: Path, name: str, params: dict, paths: Paths, tag: str, emit, bar: bool) -> float | None:
+    """Run one notebook with papermill; its duration, or None after printing why it failed."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    out = paths.executed_notebooks / f"{name}.ipynb"
+    emit(f"{tag} {name}")
+    tic = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(out), parameters=params, kernel_name="python3", progress_bar=bar,
+            cwd=str(notebook.parent), kernel_manager_class=_kernel_manager_class(),
+        )  # fmt: skip
+    except PapermillExecutionError as error:
+        first_line = (error.source or "").strip().splitlines()[:1]
+        where = f"cell {error.exec_count}" + (f" ({first_line[0][:60]})" if first_line else "")
+        emit(f"dd2424 report: notebook {notebook.name} ({name}) failed at {where}: {error.ename}: {error.evalue}")
+        emit(f"  the executed notebook, with the traceback: {out}")
+        return None
+    except Exception as error:  # the kernel died, a parameter could not be injected, ...
+        emit(f"dd2424 report: notebook {notebook.name} ({name}) failed: {type(error).__name__}: {error}")
+        emit(f"  the executed notebook, as far as it got: {out}")
+        return None
+    seconds = time.perf_counter() - tic
+    emit(f"{tag} {name}: done in {seconds:.1f} s")
+    return seconds
+
+
+def _write_pipeline_part(paths: Paths, profile: str, timings: dict, seconds: float, jobs: int, scheduler) -> None:
+    from .experiments import code_version, write_json_atomic
+
+    write_json_atomic(paths.summary_parts / "00_pipeline.json", {
+        "profile": profile,
+        "code_version": code_version(),
+        "pipeline": {"pipeline_seconds": seconds, "notebook_seconds": timings, "jobs": jobs, "scheduler": scheduler},
+    })  # fmt: skip
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export_report(executed: Path, report_dir: Path, emit: Callable[[str], None] = print) -> int:
+    """Write ``<report_dir>/dd2424-report.html`` and, with LaTeX available, ``.pdf``; exit status.
+
+    Both are written to temporary names and renamed at the end. Without xelatex or pandoc the
+    HTML is still written and the status is 0, after a warning naming the packages to install.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter, PDFExporter
+    from traitlets.config import Config
+
+    nb = nbformat.read(executed, as_version=4)
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = REMOVE_CELL_TAGS
+    config.TagRemovePreprocessor.remove_input_tags = REMOVE_INPUT_TAGS
+    config.TemplateExporter.exclude_input = True  # --no-input: no code even in an untagged cell
+    config.TemplateExporter.exclude_input_prompt = True
+    config.TemplateExporter.exclude_output_prompt = True
+    resources = {"metadata": {"name": REPORT_NAME, "path": str(executed.parent)}}
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    written: list[tuple[Path, Path]] = []
+    try:
+        html, _ = HTMLExporter(config=config).from_notebook_node(nb, resources=dict(resources))
+        written.append((_temp_file(report_dir, html.encode()), report_dir / f"{REPORT_NAME}.html"))
+        missing = [tool for tool in ("xelatex", "pandoc") if shutil.which(tool) is None]
+        status = 0
+        if missing:
+            emit(f"dd2424 report: warning: {' and '.join(missing)} not found, so no PDF; the HTML report is written. "
+                 f"To get the PDF install (Debian/Ubuntu): apt-get install {LATEX_PACKAGES}")  # fmt: skip
+        else:
+            try:
+                pdf, _ = PDFExporter(config=config).from_notebook_node(nb, resources=dict(resources))
+                written.append((_temp_file(report_dir, pdf), report_dir / f"{REPORT_NAME}.pdf"))
+            except Exception as error:  # LatexFailed and friends: keep the HTML, say why
+                tail = "\n".join(str(getattr(error, "output", error)).strip().splitlines()[-15:])
+                emit(f"dd2424 report: the PDF export failed ({type(error).__name__}); the HTML report is written.\n{tail}")
+                status = EXIT_FAILED
+        for tmp, final in written:
+            os.replace(tmp, final)
+        written = []
+    finally:
+        for tmp, _ in written:
+            tmp.unlink(missing_ok=True)
+    outputs = [report_dir / f"{REPORT_NAME}.{ext}" for ext in ("pdf", "html")]
+    emit("dd2424 report: wrote " + ", ".join(str(p) for p in outputs if p.exists()))
+    return status
+
+
+def _temp_file(folder: Path, content: bytes) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{REPORT_NAME}.", suffix=".tmp", dir=folder)
+    with os.fdopen(fd, "wb") as f:
+        f.write(content)
+    return Path(tmp)
+
+
+# --------------------------------------------------------------------------- kernel and progress
+
+
+def _kernel_manager_class():
+    """A KernelManager that starts ipykernel with this interpreter, whatever kernelspec ``python3`` points to.
+
+    So the notebooks import the same ``dd2424`` as the pipeline, even with a user-level
+    ``python3`` kernelspec of another environment. Transport encryption (CurveZMQ) is used
+    when pyzmq supports it.
+    """
+    import zmq
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import KernelManager
+    from traitlets import default
+
+    class ThisPythonKernelManager(KernelManager):
+        @property
+        def kernel_spec(self):  # type: ignore[override]
+            if self._kernel_spec is None:
+                from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+
+                self._kernel_spec = KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+            return self._kernel_spec
+
+    if "transport_encryption" in KernelManager.class_trait_names():  # jupyter_client >= 8.10
+
+        class EncryptedKernelManager(ThisPythonKernelManager):
+            @default("transport_encryption")
+            def _default_transport_encryption(self) -> str:
+                return "auto" if zmq.has("curve") else "disabled"
+
+        return EncryptedKernelManager
+    return ThisPythonKernelManager
+
+
+def _emitter(bar: bool) -> Callable[[str], None]:
+    lock = threading.Lock()
+
+    def emit(line: str) -> None:
+        with lock:
+            if bar:
+                from tqdm.auto import tqdm
+
+                tqdm.write(line, file=sys.stderr)
+            else:
+                print(line, file=sys.stderr, flush=True)
+
+    return emit
+
+
+class _ProgressTail:
+    """Tail the notebooks' progress log in a thread and print ``[run i/N] ...`` lines."""
+
+    def __init__(self, path: Path, total: int, emit: Callable[[str], None]) -> None:
+        self.path, self.total, self.emit = path, total, emit
+        self.count = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        with open(self.path) as f:
+            buffer = ""
+            while True:
+                chunk = f.readline()
+                if chunk:
+                    buffer += chunk
+                    if buffer.endswith("\n"):
+                        self._line(buffer)
+                        buffer = ""
+                    continue
+                if self._stop.is_set():
+                    return
+                time.sleep(0.2)
+
+    def _line(self, line: str) -> None:
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            return
+        if entry.get("run"):
+            self.count += 1
+            self.emit(f"[run {self.count}/{self.total}] {entry['text']}")
+        else:
+            self.emit(entry.get("text", ""))

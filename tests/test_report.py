@@ -1,0 +1,220 @@
+"""The report pipeline: sweep helpers, and ``dd2424 report --profile smoke`` end to end (PDF included)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dd2424 import sweeps
+from dd2424.errors import ConfigError
+
+FIGURES = ["curves_3layer_nobn", "curves_3layer_bn", "curves_9layer_nobn", "curves_9layer_bn", "lambda_search",
+           "sensitivity_loss"]  # fmt: skip
+TABLES = ["gradcheck_entries", "gradcheck_maxima", "gradcheck_layers", "training_3layer_nobn", "training_3layer_bn",
+          "training_9layer_nobn", "training_9layer_bn", "training_summary", "lambda_search", "lambda_final",
+          "sensitivity"]  # fmt: skip
+SECTIONS = ["Method", "Data", "Results", "Gradient check", "Training curves", "search", "Sensitivity to initialisation",
+            "Discussion", "Reproducibility"]  # fmt: skip
+SUMMARY_KEYS = ["profile", "generated", "package_version", "code_version", "git_commit", "data", "settings", "seeds",
+                "gradcheck", "training", "lambda_search", "sensitivity", "timing"]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- helpers, no data needed
+
+
+def _stats(values):
+    mean, std, n = sweeps.mean_std(values)
+    return {"mean": mean, "std": std, "n": n, "values": values, "seeds": list(range(len(values)))}
+
+
+def test_a_difference_is_real_only_beyond_the_spread_across_seeds():
+    a, b = _stats([0.53, 0.54, 0.535]), _stats([0.51, 0.512, 0.508])
+    assert sweeps.compare(a, b).real
+    assert "real" in sweeps.phrase_comparison(a, b, "BN", "no BN") and "higher" in sweeps.phrase_comparison(a, b, "BN", "no BN")
+    close = _stats([0.52, 0.53, 0.54])
+    assert not sweeps.compare(a, close).real
+    assert "no difference is claimed" in sweeps.phrase_comparison(a, close, "BN", "no BN")
+    one = _stats([0.60])
+    assert not sweeps.compare(one, b).real  # one seed: never a claim, however large the gap
+    assert "single seed" in sweeps.phrase_comparison(one, b, "BN", "no BN")
+    stuck = _stats([0.1, 0.1, 0.1])
+    assert not sweeps.compare(stuck, stuck).real
+
+
+def test_fine_interval_is_between_the_neighbours_of_the_best_validation_value():
+    rows = [{"lam": lam, "val_mean": val, "test_mean": test}
+            for lam, val, test in [(1e-4, 0.50, 0.60), (1e-3, 0.52, 0.40), (1e-2, 0.51, 0.40)]]  # fmt: skip
+    assert sweeps.best_lambda_row(rows)["lam"] == 1e-3  # validation decides, not the (higher) test accuracy
+    assert sweeps.fine_interval(rows) == pytest.approx((1e-4, 1e-2))
+    rows[2]["val_mean"] = 0.9  # best at the upper end: the missing neighbour mirrors the log step
+    assert sweeps.fine_interval(rows) == pytest.approx((1e-3, 1e-1))
+    values = sweeps.fine_lambdas((1e-3, 1e-1), 8, seed=0)
+    assert values == sweeps.fine_lambdas((1e-3, 1e-1), 8, seed=0) == sorted(values)
+    assert all(1e-3 * 0.999 <= v <= 1e-1 * 1.001 for v in values) and len(set(values)) == 8
+
+
+def test_mean_curves_align_runs_by_step_and_keep_a_diverged_run_until_it_stopped():
+    def record(steps, loss):
+        return {"history": {"step": steps, "train_loss": loss}}
+
+    curves = sweeps.mean_curves([record([10, 20, 30], [2.0, 1.5, 1.0]), record([10, 20], [3.0, None])], ("train_loss",))
+    assert curves["step"] == [10, 20, 30] and curves["n"] == [2, 2, 1]
+    assert curves["train_loss"]["mean"] == pytest.approx([2.5, 1.5, 1.0])
+    assert curves["train_loss"]["min"] == pytest.approx([2.0, 1.5, 1.0])
+    assert curves["train_loss"]["max"] == pytest.approx([3.0, 1.5, 1.0])
+
+
+def test_tables_are_written_as_csv_and_markdown(tmp_path):
+    columns = (sweeps.Column("lam", "lambda", sweeps.fmt_lam), sweeps.Column("acc", "acc. (%)", sweeps.fmt_pct))
+    md = sweeps.write_table([{"lam": 0.00888, "acc": 0.5253}, {"lam": 0.1, "acc": None}], columns, tmp_path / "t")
+    assert md.splitlines()[0] == "| lambda | acc. (%) |" and "| 0.00888 | 52.53 |" in md and "| 0.1 | - |" in md
+    assert (tmp_path / "t.md").read_text() == md
+    assert (tmp_path / "t.csv").read_text().splitlines() == ["lam,acc", "0.00888,0.5253", "0.1,"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_profiles_and_their_run_counts():
+    full = sweeps.get_profile("full")
+    assert full.seeds == (0, 1, 2) and full.final_seeds == (0, 1, 2) and full.final_cycles == 3
+    assert full.n_s == 2250 and full.cycles == 2 and full.n_train is None and full.records_per_cycle >= 10
+    assert full.lambda_coarse == (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1) and full.sigmas == (1e-1, 1e-3, 1e-4)
+    assert sweeps.planned_runs("full") == 4 * 3 + (6 + 6) * 2 + 3 + 3 * 2 * 3
+    assert sweeps.get_profile("smoke", seeds=[3, 4]).seeds == (3, 4)
+    with pytest.raises(ConfigError, match="unknown profile"):
+        sweeps.get_profile("fast")
+    with pytest.raises(ConfigError, match="n_s must be a positive integer"):
+        sweeps.get_profile("smoke", n_s=0)
+
+
+# --------------------------------------------------------------------------- the pipeline, end to end
+
+
+def _report(out: Path, data: str) -> subprocess.CompletedProcess:
+    """``dd2424 report --profile smoke`` in a subprocess whose PATH holds only this interpreter's folder and the system's."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin"}
+    return subprocess.run(
+        [sys.executable, "-m", "dd2424.cli", "report", "--profile", "smoke", "--data", data, "--output-dir", str(out)],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+
+
+def _saved_results(out: Path) -> dict[str, int]:
+    files = list((out / "results" / "runs").glob("*.json")) + list((out / "results" / "gradcheck").glob("*.json"))
+    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in files}
+
+
+@pytest.fixture(scope="module")
+def smoke(real_data, tmp_path_factory):
+    """The smoke pipeline run twice into one folder; the second run must reuse everything."""
+    out = tmp_path_factory.mktemp("smoke-report")
+    first = _report(out, real_data.source)
+    assert first.returncode == 0, first.stderr[-3000:]
+    saved = _saved_results(out)
+    second = _report(out, real_data.source)
+    assert second.returncode == 0, second.stderr[-3000:]
+    return out, first, second, saved
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_smoke_report_writes_every_figure_table_and_summary_key(smoke):
+    out, first, _, _ = smoke
+    for name in FIGURES:
+        assert (out / "figures" / f"{name}.pdf").read_bytes()[:5] == b"%PDF-", name
+        assert (out / "figures" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    for name in TABLES:
+        assert (out / "results" / "tables" / f"{name}.csv").stat().st_size > 0, name
+        assert (out / "results" / "tables" / f"{name}.md").read_text().startswith("| "), name
+    summary = json.loads((out / "results" / "summary.json").read_text())
+    assert set(SUMMARY_KEYS) <= set(summary)
+    assert summary["profile"] == "smoke" and summary["seeds"] == [0, 1]
+    assert summary["data"]["n_train"] == 1000 and "sha256" in summary["data"]["provenance"]
+    assert summary["gradcheck"]["max"]["extended"] < 1e-7 and summary["gradcheck"]["max"]["float64"] < 1e-4
+    assert set(summary["training"]) == {"3layer_nobn", "3layer_bn", "9layer_nobn", "9layer_bn"}
+    for t in summary["training"].values():
+        assert t["test_accuracy"]["n"] == 2 and 0 < t["test_accuracy"]["mean"] < 1 and t["figure"] in FIGURES
+    search = summary["lambda_search"]
+    tried = search["coarse"] + search["fine"]
+    assert len(search["coarse"]) == 3 and len(search["fine"]) == 2
+    assert search["chosen_lambda"] == max(tried, key=lambda r: r["val_mean"])["lam"]  # chosen on validation
+    lo, hi = search["fine_interval"]
+    assert all(lo <= r["lam"] <= hi for r in search["fine"])
+    assert search["final"]["config"]["cycles"] == 2 and search["final"]["seeds"] == [0, 1]
+    assert math.isfinite(search["final"]["test_accuracy"]["mean"])
+    grid = summary["sensitivity"]["grid"]
+    assert {(c["sigma"], c["batch_norm"]) for c in grid} == {(s, bn) for s in (1e-1, 1e-3, 1e-4) for bn in (False, True)}
+    assert summary["sensitivity"]["lam"] == search["chosen_lambda"]  # 04 took the lambda that 03 chose
+    assert summary["timing"]["runs"] == sweeps.planned_runs("smoke") == 27
+    assert summary["timing"]["compute_seconds"] > 0 and summary["timing"]["pipeline_seconds"] > 0
+    # progress: one line per run on the pipeline's stderr, none in the stored notebooks
+    assert "[run 27/27]" in first.stderr and "[run 28/" not in first.stderr
+    executed = sorted((out / "build" / "notebooks").glob("*.ipynb"))
+    assert len(executed) == 8
+    assert not any("[run " in p.read_text() or "lambda coarse:" in p.read_text() for p in executed)
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_smoke_report_pdf_has_the_sections_and_no_code(smoke):
+    out, _, _, _ = smoke
+    pdf = out / "report" / "dd2424-report.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    html = (out / "report" / "dd2424-report.html").read_text()
+    assert "Reproducibility" in html and "build_summary" not in html and "from dd2424" not in html
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for title in SECTIONS:
+        assert title in text, title
+    summary = json.loads((out / "results" / "summary.json").read_text())
+    assert summary["code_version"] in text and "smoke" in text and summary["data"]["sha256"] in text.replace("\n", "")
+    for code in ("import ", "sweeps.", "display(", "output_dir ="):
+        assert code not in text, code
+    assert not list((out / "report").glob(".*"))  # no temporary file left
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_second_run_reuses_every_saved_result(smoke):
+    out, _, second, saved = smoke
+    assert _saved_results(out) == saved  # same files, same modification times: nothing retrained
+    run_lines = [line for line in second.stderr.splitlines() if line.startswith("[run ")]
+    assert len(run_lines) == 27 and all(line.endswith("(reused)") for line in run_lines)
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_missing_latex_still_writes_the_html(smoke, tmp_path, monkeypatch, capsys):
+    from dd2424 import report
+
+    out, _, _, _ = smoke
+    real_which = report.shutil.which
+    monkeypatch.setattr(report.shutil, "which", lambda tool: None if tool == "xelatex" else real_which(tool))
+    status = report.export_report(out / "build" / "notebooks" / "report.ipynb", tmp_path)
+    assert status == 0
+    assert (tmp_path / "dd2424-report.html").exists() and not (tmp_path / "dd2424-report.pdf").exists()
+    printed = capsys.readouterr().out
+    assert "xelatex not found" in printed and "texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc" in printed
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_a_failing_notebook_stops_the_pipeline_naming_it(real_data, tmp_path, capsys):
+    from dd2424.report import build_report
+
+    stale = tmp_path / "report" / "dd2424-report.pdf"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"%PDF- an old report")
+    status = build_report(profile="smoke", output_dir=tmp_path, data=real_data.source,
+                          overrides={"01_gradient_check": {"gradcheck_inputs": 0}})  # fmt: skip
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "notebook 01_gradient_check.ipynb" in err and "gradcheck_inputs must be a positive integer" in err
+    assert "[notebook 2/" not in err  # stopped there
+    assert not stale.exists() and not (tmp_path / "report" / "dd2424-report.html").exists()
+    assert not (tmp_path / "results" / "summary.json").exists()
+    assert (tmp_path / "build" / "notebooks" / "01_gradient_check.ipynb").exists()  # with the traceback
