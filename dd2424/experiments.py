@@ -184,40 +184,38 @@ def run_many(
         raise ConfigError(f"jobs must be >= 1, got {jobs}")
     configs = list(configs)
     if scheduler:
-        records = _run_on_dask(configs, spec, results_dir, scheduler, force)
+        finished = _run_on_dask(configs, spec, results_dir, scheduler, force)
     elif jobs == 1 or len(configs) <= 1:
-        records = []
-        for config in configs:
-            records.append(run_cached(config, spec, results_dir, force=force))
-            if on_done:
-                on_done(records[-1])
-        return records
+        finished = ((i, run_cached(c, spec, results_dir, force=force)) for i, c in enumerate(configs))
     else:
         from joblib import Parallel, delayed
 
-        tasks = (delayed(run_cached)(c, spec, results_dir, force=force, blas_threads=1) for c in configs)
-        records = []
-        for record in Parallel(n_jobs=jobs, return_as="generator")(tasks):
-            records.append(record)
-            if on_done:
-                on_done(record)
-        return records
-    if on_done:
-        for record in records:
+        tasks = (delayed(_indexed_run)(i, c, spec, results_dir, force) for i, c in enumerate(configs))
+        finished = Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks)
+    records: list[dict | None] = [None] * len(configs)
+    for index, record in finished:  # as each run finishes, so progress is live
+        records[index] = record
+        if on_done:
             on_done(record)
-    return records
+    return records  # type: ignore[return-value]
 
 
-def _run_on_dask(configs, spec, results_dir, scheduler, force) -> list[dict]:
+def _indexed_run(index: int, config: TrainConfig, spec: DataSpec, results_dir, force: bool) -> tuple[int, dict]:
+    """A worker's task: one run with one BLAS thread, tagged with its position."""
+    return index, run_cached(config, spec, results_dir, force=force, blas_threads=1)
+
+
+def _run_on_dask(configs, spec, results_dir, scheduler, force) -> Iterable[tuple[int, dict]]:
     try:
-        from dask.distributed import Client
+        from dask.distributed import Client, as_completed
     except ImportError:
         raise ConfigError("a Dask scheduler was given but dask.distributed is not installed: pip install 'dd2424[dask]'") from None
     with Client(scheduler) as client:
         futures = [
-            client.submit(run_cached, c, spec, str(results_dir), force=force, blas_threads=1, pure=False) for c in configs
+            client.submit(_indexed_run, i, c, spec, str(results_dir), force, pure=False) for i, c in enumerate(configs)
         ]
-        return client.gather(futures)
+        for future in as_completed(futures):
+            yield future.result()
 
 
 class _blas_threads:

@@ -74,7 +74,7 @@ def build_report(
     """
     tic = time.perf_counter()
     get_profile(profile)  # an unknown profile fails before anything is deleted
-    paths = Paths(output_dir if output_dir is not None else default_output_dir())
+    paths = Paths(output_dir if output_dir is not None else default_output_dir(profile))
     notebooks = _notebooks_dir()
     provenance = _check_data(data)
     _remove_previous(paths)

@@ -189,9 +189,15 @@ def project_root() -> Path | None:
     return root if (root / "pyproject.toml").is_file() else None
 
 
-def default_output_dir() -> Path:
-    """The project root when running from a checkout, else the current directory."""
-    return project_root() or Path.cwd()
+def default_output_dir(profile: str = "full") -> Path:
+    """Where a profile writes by default.
+
+    ``full``: the project root when running from a checkout (its ``results/``, ``figures/`` and
+    ``report/`` are the committed ones), else the current directory. Other profiles write to
+    ``build-report/<profile>`` beneath it, so a quick look never replaces the full results.
+    """
+    base = project_root() or Path.cwd()
+    return base if profile == "full" else base / "build-report" / profile
 
 
 @dataclass(frozen=True)
@@ -265,7 +271,7 @@ class Context:
         **overrides: Any,
     ) -> None:
         self.profile = get_profile(profile, **overrides)
-        self.paths = Paths(output_dir if output_dir is not None else default_output_dir())
+        self.paths = Paths(output_dir if output_dir is not None else default_output_dir(self.profile.name))
         if int(jobs) != jobs or jobs < 1:
             raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
         self.jobs, self.scheduler, self.force = int(jobs), scheduler or None, bool(force)
