@@ -145,7 +145,6 @@ def _loop(
     n, b = X.shape[0], config.batch_size
     record_every = max(1, (2 * config.n_s) // config.records_per_cycle)
     history = result.history
-    params = list(net.params.items())
     order = rng.permutation(n)
     position, epoch = 0, 0
     tic = time.perf_counter()
@@ -155,7 +154,8 @@ def _loop(
             position, epoch = 0, epoch + 1
         batch = order[position : position + b]
         position += b
-        cost, grads, stats = net.forward_backward(X[batch], y[batch], config.lam)
+        eta = cyclical_eta(step, config.eta_min, config.eta_max, config.n_s)
+        cost = gradient_step(net, X[batch], y[batch], config.lam, eta)
         if not math.isfinite(cost):
             result.diverged, result.diverged_at_step = True, step
             result.message = (
@@ -163,10 +163,6 @@ def _loop(
                 f"lower eta_max (now {config.eta_max}) or check the initialisation ({config.init})"
             )
             break
-        net.update_running_averages(stats)
-        eta = cyclical_eta(step, config.eta_min, config.eta_max, config.n_s)
-        for name, param in params:
-            param -= eta * grads[name]
         if (step + 1) % record_every == 0 or step + 1 == config.total_steps:
             result.train_seconds += time.perf_counter() - tic
             record = _record(net, data, config, step + 1, epoch, eta)
@@ -178,6 +174,21 @@ def _loop(
             tic = time.perf_counter()
     else:
         result.train_seconds += time.perf_counter() - tic
+
+
+def gradient_step(net: KLayerNet, X_batch: np.ndarray, y_batch: np.ndarray, lam: float, eta: float) -> np.floating:
+    """One update on a mini-batch: gradients, BN running averages, ``theta -= eta * grad``.
+
+    Returns the mini-batch cost ``J``; a non-finite cost leaves the network untouched (the
+    trainer then stops). ``dd2424 bench`` times exactly this function.
+    """
+    cost, grads, stats = net.forward_backward(X_batch, y_batch, lam)
+    if not math.isfinite(cost):
+        return cost
+    net.update_running_averages(stats)
+    for name, param in net.params.items():
+        param -= eta * grads[name]
+    return cost
 
 
 def _record(net: KLayerNet, data: DataLike, config: TrainConfig, step: int, epoch: int, eta: float) -> dict:
