@@ -31,14 +31,16 @@ def affine_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> tuple[
 
 
 def affine_backward(
-    ds: np.ndarray, x: np.ndarray, W: np.ndarray, need_dx: bool = True
-) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    ds: np.ndarray, x: np.ndarray, W: np.ndarray, need_dx: bool = True, need_db: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients of ``s = x W + b``: ``dx = ds W^T``, ``dW = x^T ds``, ``db = sum_i ds_i``.
 
-    ``need_dx=False`` skips ``dx`` for the first layer, whose input is the data.
+    ``need_dx=False`` skips ``dx`` for the first layer, whose input is the data;
+    ``need_db=False`` skips ``db`` for a layer without bias (followed by BN). A skipped
+    gradient is returned as ``None``.
     """
-    dW = x.T @ ds
-    db = ds.sum(axis=0)
+    dW = x.T @ ds  # BLAS reads x transposed in place: no copy of the mini-batch
+    db = ds.sum(axis=0) if need_db else None
     dx = ds @ W.T if need_dx else None
     return dx, dW, db
 
@@ -57,8 +59,32 @@ def relu_forward(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def relu_backward(dx: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Gradient through the ReLU: zero where the output ``x`` was zero (in place on ``dx``)."""
-    dx[x <= 0] = 0
-    return dx
+    # multiplying by the 0/1 mask is about 3x faster than the boolean assignment dx[x <= 0] = 0
+    # (the results differ only in the sign of zeros, and where dx is inf or NaN, i.e. in a run
+    # whose cost is already non-finite)
+    return np.multiply(dx, x > 0, out=dx)
+
+
+# ----------------------------------------------------------------------------- inverted dropout
+
+
+def dropout_forward(x: np.ndarray, p: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Inverted dropout: zero each unit with probability ``p`` and scale the rest by ``1/(1-p)``.
+
+    The expected output equals ``x``, so evaluation uses the layer unchanged. The cache is the
+    scaled mask ``m`` (0 or ``1/(1-p)``); the output is ``x * m`` (in place on ``x``).
+    """
+    draw_dtype = x.dtype if x.dtype == np.float32 else np.float64  # the generator makes these two
+    mask = (rng.random(x.shape, dtype=draw_dtype) >= p).astype(x.dtype)
+    mask *= 1.0 / (1.0 - p)
+    x *= mask
+    return x, mask
+
+
+def dropout_backward(dout: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Gradient through dropout: the same mask (in place on ``dout``)."""
+    dout *= mask
+    return dout
 
 
 # ----------------------------------------------------------------------------- batch normalisation
@@ -83,7 +109,7 @@ def batchnorm_train_forward(
     averages.
     """
     n = s.shape[0]
-    mu = s.mean(axis=0)
+    mu = s.sum(axis=0) / n  # what s.mean(axis=0) computes, without its Python-level overhead
     s_hat = s - mu
     var = np.einsum("ij,ij->j", s_hat, s_hat) / n
     inv_std = 1.0 / np.sqrt(var + eps)
@@ -144,7 +170,8 @@ def softmax(s: np.ndarray) -> np.ndarray:
 
 def cross_entropy(log_p: np.ndarray, y: np.ndarray) -> np.floating:
     """Mean cross-entropy ``-(1/n) sum_i log p_i[y_i]`` from log-probabilities (a scalar of their dtype)."""
-    return -log_p[np.arange(y.shape[0]), y].mean()
+    n = y.shape[0]
+    return -log_p[np.arange(n), y].sum() / n
 
 
 def softmax_cross_entropy(s: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
