@@ -113,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", type=_init, default="he", help="he, xavier or a fixed sigma")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    extra = p.add_argument_group("beyond SPEC.md (off by default)")
+    extra.add_argument("--bn-position", choices=("before", "after"), default="before", help="BN before or after the ReLU")
+    extra.add_argument("--dropout", type=_non_negative, default=0.0, help="probability of dropping a hidden unit")
+    extra.add_argument("--flip", action="store_true", help="random horizontal flips of the training images")
+    extra.add_argument("--max-shift", type=int, default=0, help="random translations of up to this many pixels")
+    extra.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+    extra.add_argument("--precise-bn", type=int, default=0, metavar="N",
+                       help="recompute the BN statistics on N training samples after training")  # fmt: skip
     p.add_argument("--progress", action="store_true", help="print a line per history record")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", metavar="FILE", help="also write the result (with history) as JSON to FILE")
@@ -192,7 +200,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         hidden=args.hidden, batch_norm=args.bn, init=args.init, lam=args.lam, eta_min=args.eta_min,
         eta_max=args.eta_max, n_s=args.n_s, cycles=args.cycles, batch_size=args.batch, seed=args.seed,
-        dtype=args.dtype,
+        dtype=args.dtype, bn_position=args.bn_position, dropout=args.dropout, flip=args.flip,
+        max_shift=args.max_shift, optimizer=args.optimizer, precise_bn=args.precise_bn,
     )  # fmt: skip
     progress = _print_progress if args.progress else None
     record = run_training(config, data_source=args.data, progress=progress)

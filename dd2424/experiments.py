@@ -134,6 +134,7 @@ def run_training(
         "eval_seconds": result.eval_seconds,
         "wall_seconds": time.perf_counter() - tic,
         "final": result.final,
+        "final_running_averages": result.final_running_averages,
         "history": result.history,
     }
     for split in ("train", "val", "test"):

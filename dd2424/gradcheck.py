@@ -70,6 +70,7 @@ def check_gradients(
     h: float | None = None,
     eps: float = REL_EPS,
     reference: str = "extended",
+    dropout_seed: int = 0,
 ) -> list[GradCheckEntry]:
     """Relative errors of every float64 analytic gradient of ``net`` on the batch ``(X, y)``.
 
@@ -80,7 +81,8 @@ def check_gradients(
     analytic gradient is exact. ``reference="extended"`` (default) evaluates the same cost in
     ``np.longdouble`` (80-bit on x86), which lowers that floor about 2000-fold and so allows
     a smaller step. ``h`` defaults to :data:`DEFAULT_H`. The analytic gradients are float64
-    either way.
+    either way. A network with dropout uses the same masks (from ``dropout_seed``) in every
+    evaluation, so the cost is a fixed function of the parameters.
     """
     if net.dtype != np.float64:
         raise ConfigError("gradient checks need a float64 network (dtype=np.float64)")
@@ -89,12 +91,14 @@ def check_gradients(
     if h is None:
         h = DEFAULT_H[reference]
     X = np.asarray(X, dtype=np.float64)
-    _, analytic = net.cost_and_grads(X, y, lam)
+    # with dropout, every evaluation draws the same masks from a freshly seeded generator
+    masks = (lambda: np.random.default_rng(dropout_seed)) if net.dropout else (lambda: None)
+    _, analytic = net.cost_and_grads(X, y, lam, rng=masks())
     ref_net = net.astype(REFERENCES[reference])
     X_ref = X.astype(REFERENCES[reference])
     entries = []
     for name, param in ref_net.params.items():
-        numeric = numerical_gradient(lambda: ref_net.training_cost(X_ref, y, lam), param, h)
+        numeric = numerical_gradient(lambda: ref_net.training_cost(X_ref, y, lam, rng=masks()), param, h)
         err = relative_errors(analytic[name], numeric, eps)
         kind, layer = re.fullmatch(r"([A-Za-z]+)(\d+)", name).groups()
         entries.append(GradCheckEntry(int(layer), kind, float(err.max()), float(err.mean()), float(np.abs(numeric).max())))
@@ -113,6 +117,8 @@ def gradcheck_network(
     X: np.ndarray | None = None,
     y: np.ndarray | None = None,
     reference: str = "extended",
+    bn_position: str = "before",
+    dropout: float = 0.0,
 ) -> list[GradCheckEntry]:
     """Build a float64 network on a reduced input and check all its gradients.
 
@@ -124,7 +130,10 @@ def gradcheck_network(
         X = rng.standard_normal((n_samples, n_inputs))
     if y is None:
         y = rng.integers(0, n_classes, X.shape[0])
-    net = KLayerNet([X.shape[1], *hidden, n_classes], batch_norm=batch_norm, init="he", seed=seed, dtype=np.float64)
+    net = KLayerNet(
+        [X.shape[1], *hidden, n_classes], batch_norm=batch_norm, init="he", seed=seed, dtype=np.float64,
+        bn_position=bn_position, dropout=dropout,
+    )  # fmt: skip
     return check_gradients(net, X, y, lam, reference=reference)
 
 

@@ -65,6 +65,28 @@ def relu_backward(dx: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.multiply(dx, x > 0, out=dx)
 
 
+# ----------------------------------------------------------------------------- inverted dropout
+
+
+def dropout_forward(x: np.ndarray, p: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Inverted dropout: zero each unit with probability ``p`` and scale the rest by ``1/(1-p)``.
+
+    The expected output equals ``x``, so evaluation uses the layer unchanged. The cache is the
+    scaled mask ``m`` (0 or ``1/(1-p)``); the output is ``x * m`` (in place on ``x``).
+    """
+    draw_dtype = x.dtype if x.dtype == np.float32 else np.float64  # the generator makes these two
+    mask = (rng.random(x.shape, dtype=draw_dtype) >= p).astype(x.dtype)
+    mask *= 1.0 / (1.0 - p)
+    x *= mask
+    return x, mask
+
+
+def dropout_backward(dout: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Gradient through dropout: the same mask (in place on ``dout``)."""
+    dout *= mask
+    return dout
+
+
 # ----------------------------------------------------------------------------- batch normalisation
 
 

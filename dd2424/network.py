@@ -5,9 +5,13 @@ BN, ``gamma1..gamma{k-1}`` and ``beta1..beta{k-1}``; ``W_l`` has shape ``(d_{l-1
 samples are rows. The network composes the layer functions of :mod:`dd2424.layers`; it knows
 nothing of optimisation, schedules or files.
 
-With BN, the bias ``b_l`` of a hidden layer is cancelled exactly by the mean subtraction
-(``s + b - mean(s + b) = s - mean(s)``), so the forward pass leaves it out and its gradient is
-exactly zero. The parameter is kept so that every network has the same parameter layout.
+With BN before the ReLU (SPEC.md's network), the bias ``b_l`` of a hidden layer is cancelled
+exactly by the mean subtraction (``s + b - mean(s + b) = s - mean(s)``), so the forward pass
+leaves it out and its gradient is exactly zero. The parameter is kept so that every network has
+the same parameter layout.
+
+Options beyond SPEC.md (all off by default): BN after the ReLU, inverted dropout on the hidden
+layers, and PreciseBN (population statistics recomputed with the fixed model).
 """
 
 from __future__ import annotations
@@ -63,6 +67,13 @@ class KLayerNet:
         ``np.float32`` for fast training, ``np.float64`` for gradient checks.
     bn_eps:
         Epsilon of the BN denominator; default from :data:`DEFAULT_BN_EPS`.
+    bn_position:
+        ``"before"`` the ReLU (SPEC.md, default) or ``"after"`` it; after, the hidden biases are
+        not cancelled and are trained.
+    dropout:
+        Probability of dropping each hidden unit in training (inverted dropout, after the
+        ReLU and BN of every hidden layer); 0 (default) turns it off. Training draws the masks
+        from the ``rng`` given to :meth:`forward_backward`.
     """
 
     def __init__(
@@ -74,8 +85,16 @@ class KLayerNet:
         seed: int = 0,
         dtype: type | np.dtype = np.float32,
         bn_eps: float | None = None,
+        bn_position: str = "before",
+        dropout: float = 0.0,
     ) -> None:
         self.sizes = _check_sizes(sizes)
+        if bn_position not in ("before", "after"):
+            raise ConfigError(f"bn_position must be 'before' or 'after' (the ReLU), got {bn_position!r}")
+        if not 0 <= dropout < 1:
+            raise ConfigError(f"dropout is the probability of dropping a hidden unit: 0 <= p < 1, got {dropout}")
+        self.bn_position = bn_position
+        self.dropout = float(dropout)
         self.k = len(self.sizes) - 1
         self.batch_norm = bool(batch_norm)
         self.dtype = np.dtype(dtype)
@@ -113,64 +132,119 @@ class KLayerNet:
 
     def describe(self) -> str:
         """One line: layer sizes, BN, initialisation and dtype."""
-        bn = "BN" if self.batch_norm else "no BN"
-        return f"{self.k}-layer {self.sizes}, {bn}, init {self.init}, {self.dtype.name}"
+        bn = f"BN {self.bn_position} ReLU" if self.batch_norm else "no BN"
+        drop = f", dropout {self.dropout}" if self.dropout else ""
+        return f"{self.k}-layer {self.sizes}, {bn}{drop}, init {self.init}, {self.dtype.name}"
 
     # ------------------------------------------------------------------ training mode
 
     def forward_backward(
-        self, X: np.ndarray, y: np.ndarray, lam: float
+        self, X: np.ndarray, y: np.ndarray, lam: float, rng: np.random.Generator | None = None
     ) -> tuple[np.floating, dict[str, np.ndarray], BatchStats]:
         """Cost ``J``, its gradients and the BN mini-batch statistics, in training mode.
 
         ``J = mean cross-entropy + lam * sum_l ||W_l||^2``. The running averages are *not*
-        touched: pass the returned statistics to :meth:`update_running_averages`.
+        touched: pass the returned statistics to :meth:`update_running_averages`. ``rng``
+        draws the dropout masks (no dropout without it).
         """
-        X = self._as_input(X)
         y = np.asarray(y)
-        p = self.params
-        caches = []
-        means: list[np.ndarray] = []
-        variances: list[np.ndarray] = []
-        x = X
-        for l in range(1, self.k):
-            if self.batch_norm:
-                s, affine_cache = layers.affine_forward(x, p[f"W{l}"], None)
-                s, bn_cache, mu, var = layers.batchnorm_train_forward(s, p[f"gamma{l}"], p[f"beta{l}"], self.bn_eps)
-                means.append(mu)
-                variances.append(var)
-            else:
-                s, affine_cache = layers.affine_forward(x, p[f"W{l}"], p[f"b{l}"])
-                bn_cache = None
-            x, relu_cache = layers.relu_forward(s)
-            caches.append((affine_cache, bn_cache, relu_cache))
-        scores, last_cache = layers.affine_forward(x, p[f"W{self.k}"], p[f"b{self.k}"])
+        scores, caches, stats = self._train_forward(X, rng)
         loss, G = layers.softmax_cross_entropy(scores, y)
         cost = loss + lam * self.weight_penalty()
-
-        grads: dict[str, np.ndarray] = {}
-        G, grads[f"W{self.k}"], grads[f"b{self.k}"] = layers.affine_backward(G, last_cache, p[f"W{self.k}"])
-        for l in range(self.k - 1, 0, -1):
-            affine_cache, bn_cache, relu_cache = caches[l - 1]
-            G = layers.relu_backward(G, relu_cache)
-            if self.batch_norm:
-                G, grads[f"gamma{l}"], grads[f"beta{l}"] = layers.batchnorm_backward(G, bn_cache)
-            need_db = not self.batch_norm
-            G, grads[f"W{l}"], db = layers.affine_backward(G, affine_cache, p[f"W{l}"], need_dx=l > 1, need_db=need_db)
-            grads[f"b{l}"] = db if need_db else np.zeros(self.sizes[l], dtype=self.dtype)
+        grads = self._backward(G, caches)
         if lam:
             for l in range(1, self.k + 1):
-                grads[f"W{l}"] += (2 * lam) * p[f"W{l}"]
-        return cost, grads, BatchStats(means, variances)
+                grads[f"W{l}"] += (2 * lam) * self.params[f"W{l}"]
+        return cost, grads, stats
 
-    def cost_and_grads(self, X: np.ndarray, y: np.ndarray, lam: float) -> tuple[float, dict[str, np.ndarray]]:
+    def _train_forward(self, X: np.ndarray, rng: np.random.Generator | None) -> tuple[np.ndarray, list, BatchStats]:
+        """Scores in training mode (BN with batch statistics), the caches of every layer and the statistics."""
+        p = self.params
+        x = self._as_input(X)
+        caches = []
+        stats = BatchStats([], [])
+        for l in range(1, self.k):
+            cache = {}
+            bias = None if self.batch_norm and self.bn_position == "before" else p[f"b{l}"]
+            s, cache["affine"] = layers.affine_forward(x, p[f"W{l}"], bias)
+            if self.batch_norm and self.bn_position == "before":
+                s = self._bn_train(s, l, cache, stats)
+            x, cache["relu"] = layers.relu_forward(s)
+            if self.batch_norm and self.bn_position == "after":
+                x = self._bn_train(x, l, cache, stats)
+            if self.dropout and rng is not None:
+                x, cache["dropout"] = layers.dropout_forward(x, self.dropout, rng)
+            caches.append(cache)
+        scores, last_cache = layers.affine_forward(x, p[f"W{self.k}"], p[f"b{self.k}"])
+        caches.append({"affine": last_cache})
+        return scores, caches, stats
+
+    def _bn_train(self, s: np.ndarray, l: int, cache: dict, stats: BatchStats) -> np.ndarray:
+        out, cache["bn"], mu, var = layers.batchnorm_train_forward(
+            s, self.params[f"gamma{l}"], self.params[f"beta{l}"], self.bn_eps
+        )
+        stats.means.append(mu)
+        stats.variances.append(var)
+        return out
+
+    def _backward(self, G: np.ndarray, caches: list) -> dict[str, np.ndarray]:
+        """Gradients of every parameter from ``G = dJ/ds`` of the output layer, layer by layer."""
+        p = self.params
+        grads: dict[str, np.ndarray] = {}
+        k = self.k
+        G, grads[f"W{k}"], grads[f"b{k}"] = layers.affine_backward(G, caches[k - 1]["affine"], p[f"W{k}"])
+        for l in range(k - 1, 0, -1):
+            cache = caches[l - 1]
+            if "dropout" in cache:
+                G = layers.dropout_backward(G, cache["dropout"])
+            if "bn" in cache and self.bn_position == "after":
+                G, grads[f"gamma{l}"], grads[f"beta{l}"] = layers.batchnorm_backward(G, cache["bn"])
+            G = layers.relu_backward(G, cache["relu"])
+            if "bn" in cache and self.bn_position == "before":
+                G, grads[f"gamma{l}"], grads[f"beta{l}"] = layers.batchnorm_backward(G, cache["bn"])
+            bias_cancelled = self.batch_norm and self.bn_position == "before"
+            G, grads[f"W{l}"], db = layers.affine_backward(
+                G, cache["affine"], p[f"W{l}"], need_dx=l > 1, need_db=not bias_cancelled
+            )
+            grads[f"b{l}"] = np.zeros(self.sizes[l], dtype=self.dtype) if bias_cancelled else db
+        return grads
+
+    def cost_and_grads(
+        self, X: np.ndarray, y: np.ndarray, lam: float, rng: np.random.Generator | None = None
+    ) -> tuple[float, dict[str, np.ndarray]]:
         """``(J, grads)`` in training mode; ``grads`` has exactly the keys and shapes of ``params``."""
-        cost, grads, _ = self.forward_backward(X, y, lam)
+        cost, grads, _ = self.forward_backward(X, y, lam, rng)
         return cost, grads
 
-    def training_cost(self, X: np.ndarray, y: np.ndarray, lam: float) -> np.floating:
+    def training_cost(
+        self, X: np.ndarray, y: np.ndarray, lam: float, rng: np.random.Generator | None = None
+    ) -> np.floating:
         """``J`` in training mode (BN statistics from this batch), as the gradient check needs it."""
-        return self.forward_backward(X, y, lam)[0]
+        scores, _, _ = self._train_forward(X, rng)
+        return layers.cross_entropy(layers.log_softmax(scores), np.asarray(y)) + lam * self.weight_penalty()
+
+    def precise_bn(self, X: np.ndarray, batch_size: int = 100) -> None:
+        """PreciseBN: replace the running averages by population statistics of the fixed model.
+
+        Runs the training-mode forward pass (BN with batch statistics, no dropout) over ``X`` in
+        batches of ``batch_size`` (the training batch size, since earlier layers normalise with
+        statistics of batches of that size) and sets each BN layer's mean and variance to the
+        equally weighted average over the batches, instead of the exponential average that
+        weights the last few updates most.
+        """
+        if not self.batch_norm:
+            return
+        n_batches = X.shape[0] // batch_size
+        if n_batches < 1:
+            raise ConfigError(f"PreciseBN needs at least one batch of {batch_size} samples, got {X.shape[0]}")
+        means = [np.zeros(d, dtype=np.float64) for d in self.sizes[1:-1]]
+        variances = [np.zeros(d, dtype=np.float64) for d in self.sizes[1:-1]]
+        for i in range(n_batches):
+            _, _, stats = self._train_forward(X[i * batch_size : (i + 1) * batch_size], None)
+            for total, value in zip(means + variances, stats.means + stats.variances):
+                total += value
+        self.running_means = [(m / n_batches).astype(self.dtype) for m in means]
+        self.running_vars = [(v / n_batches).astype(self.dtype) for v in variances]
 
     def update_running_averages(self, stats: BatchStats, alpha: float = BN_ALPHA) -> None:
         """``mu_av = alpha mu_av + (1 - alpha) mu`` (same for v); the first call copies the batch's."""
@@ -211,15 +285,20 @@ class KLayerNet:
     def _eval_scores(self, x: np.ndarray) -> np.ndarray:
         p = self.params
         for l in range(1, self.k):
-            if self.batch_norm:
-                s = x @ p[f"W{l}"]
-                s = layers.batchnorm_eval_forward(
-                    s, p[f"gamma{l}"], p[f"beta{l}"], self.running_means[l - 1], self.running_vars[l - 1], self.bn_eps
-                )
-            else:
-                s, _ = layers.affine_forward(x, p[f"W{l}"], p[f"b{l}"])
+            bias = None if self.batch_norm and self.bn_position == "before" else p[f"b{l}"]
+            s, _ = layers.affine_forward(x, p[f"W{l}"], bias)
+            if self.batch_norm and self.bn_position == "before":
+                s = self._bn_eval(s, l)
             x, _ = layers.relu_forward(s)
+            if self.batch_norm and self.bn_position == "after":
+                x = self._bn_eval(x, l)
         return layers.affine_forward(x, p[f"W{self.k}"], p[f"b{self.k}"])[0]
+
+    def _bn_eval(self, s: np.ndarray, l: int) -> np.ndarray:
+        p = self.params
+        return layers.batchnorm_eval_forward(
+            s, p[f"gamma{l}"], p[f"beta{l}"], self.running_means[l - 1], self.running_vars[l - 1], self.bn_eps
+        )
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities, ``(n, n_classes)``, in evaluation mode."""

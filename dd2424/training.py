@@ -15,6 +15,8 @@ import numpy as np
 
 from .errors import ConfigError
 from .network import KLayerNet
+from .augment import augment_batch
+from .optimizers import SGD, Adam, make_optimizer
 from .schedule import check_cyclical, cyclical_eta
 
 HISTORY_KEYS = (
@@ -41,6 +43,15 @@ class TrainConfig:
 
     ``init`` is ``"he"``, ``"xavier"`` or a fixed sigma. ``records_per_cycle`` sets how often the
     history evaluates cost, loss and accuracy on the training and validation data.
+
+    Options beyond SPEC.md, off by default: ``bn_position`` ``"after"`` the ReLU; ``dropout``
+    (probability of dropping a hidden unit); ``flip`` and ``max_shift`` (random horizontal flips
+    and translations of up to ``max_shift`` pixels of the training mini-batches); ``optimizer``
+    ``"adam"`` (with the same cyclical learning rate, so choose ``eta_max`` for Adam, e.g.
+    1e-3); ``precise_bn`` (recompute the BN statistics on that many training samples after
+    training; the final metrics with the running averages are kept too); and
+    ``history_train_samples`` (evaluate the training metrics of the history on the first that
+    many training samples, to save time on large networks; ``None``: all).
     """
 
     hidden: tuple[int, ...] = (50, 50)
@@ -55,6 +66,13 @@ class TrainConfig:
     seed: int = 0
     dtype: str = "float32"
     records_per_cycle: int = 10
+    bn_position: str = "before"
+    dropout: float = 0.0
+    flip: bool = False
+    max_shift: int = 0
+    optimizer: str = "sgd"
+    precise_bn: int = 0
+    history_train_samples: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -75,6 +93,16 @@ class TrainConfig:
             raise ConfigError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         if self.records_per_cycle < 1:
             raise ConfigError(f"records_per_cycle must be >= 1, got {self.records_per_cycle}")
+        if self.bn_position not in ("before", "after"):
+            raise ConfigError(f"bn_position must be 'before' or 'after' (the ReLU), got {self.bn_position!r}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0 <= self.max_shift < 32:
+            raise ConfigError(f"max_shift must be between 0 and 31 pixels, got {self.max_shift}")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ConfigError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        if self.precise_bn < 0 or (self.history_train_samples is not None and self.history_train_samples < 1):
+            raise ConfigError("precise_bn and history_train_samples must be positive sample counts")
 
     @property
     def total_steps(self) -> int:
@@ -84,14 +112,25 @@ class TrainConfig:
     def build_network(self, d_in: int, n_classes: int) -> KLayerNet:
         """The initialised network this configuration trains."""
         return KLayerNet(
-            [d_in, *self.hidden, n_classes], batch_norm=self.batch_norm, init=self.init, seed=self.seed, dtype=self.dtype
-        )
+            [d_in, *self.hidden, n_classes], batch_norm=self.batch_norm, init=self.init, seed=self.seed,
+            dtype=self.dtype, bn_position=self.bn_position, dropout=self.dropout,
+        )  # fmt: skip
 
     def to_dict(self) -> dict:
-        """Plain-JSON form (tuples become lists)."""
+        """Plain-JSON form (tuples become lists); options beyond SPEC.md appear only when set."""
         d = asdict(self)
         d["hidden"] = list(self.hidden)
+        for name, default in EXTENSION_DEFAULTS.items():
+            if d[name] == default:
+                del d[name]
         return d
+
+
+#: the options beyond SPEC.md and their defaults (which reproduce SPEC.md's training exactly)
+EXTENSION_DEFAULTS = {
+    "bn_position": "before", "dropout": 0.0, "flip": False, "max_shift": 0, "optimizer": "sgd",
+    "precise_bn": 0, "history_train_samples": None,
+}  # fmt: skip
 
 
 @dataclass
@@ -105,6 +144,7 @@ class TrainResult:
     diverged: bool = False
     diverged_at_step: int | None = None
     message: str = ""
+    final_running_averages: dict[str, dict[str, float]] | None = None  # with precise_bn: before it
 
 
 def train(
@@ -130,11 +170,18 @@ def train(
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is detected below, not warned about
         _loop(net, data, config, rng, result, progress)
     if not result.diverged:
-        result.final = {name: net.evaluate(split.X, split.y, config.lam) for name, split in _splits(data)}
+        if config.precise_bn and net.batch_norm:
+            result.final_running_averages = _final_metrics(net, data, config)
+            net.precise_bn(data.train.X[: config.precise_bn], config.batch_size)
+        result.final = _final_metrics(net, data, config)
         if not all(math.isfinite(m["cost"]) for m in result.final.values()):
             result.diverged = True
             result.message = "training ended with a non-finite evaluation cost; lower eta_max"
     return result
+
+
+def _final_metrics(net: KLayerNet, data: DataLike, config: TrainConfig) -> dict[str, dict[str, float]]:
+    return {name: net.evaluate(split.X, split.y, config.lam) for name, split in _splits(data)}
 
 
 def _loop(
@@ -145,6 +192,10 @@ def _loop(
     n, b = X.shape[0], config.batch_size
     record_every = max(1, (2 * config.n_s) // config.records_per_cycle)
     history = result.history
+    augment_rng = np.random.default_rng([config.seed, 2])  # separate streams: adding augmentation or
+    dropout_rng = np.random.default_rng([config.seed, 3])  # dropout leaves the shuffling unchanged
+    optimizer = make_optimizer(config.optimizer) if config.optimizer != "sgd" else None
+    augment = config.flip or config.max_shift
     order = rng.permutation(n)
     position, epoch = 0, 0
     tic = time.perf_counter()
@@ -155,7 +206,10 @@ def _loop(
         batch = order[position : position + b]
         position += b
         eta = cyclical_eta(step, config.eta_min, config.eta_max, config.n_s)
-        cost = gradient_step(net, X[batch], y[batch], config.lam, eta)
+        X_batch = X[batch]
+        if augment:
+            X_batch = augment_batch(X_batch, augment_rng, config.flip, config.max_shift)
+        cost = gradient_step(net, X_batch, y[batch], config.lam, eta, optimizer, dropout_rng if net.dropout else None)
         if not math.isfinite(cost):
             result.diverged, result.diverged_at_step = True, step
             result.message = (
@@ -176,16 +230,28 @@ def _loop(
         result.train_seconds += time.perf_counter() - tic
 
 
-def gradient_step(net: KLayerNet, X_batch: np.ndarray, y_batch: np.ndarray, lam: float, eta: float) -> np.floating:
+def gradient_step(
+    net: KLayerNet,
+    X_batch: np.ndarray,
+    y_batch: np.ndarray,
+    lam: float,
+    eta: float,
+    optimizer: SGD | Adam | None = None,
+    rng: np.random.Generator | None = None,
+) -> np.floating:
     """One update on a mini-batch: gradients, BN running averages, ``theta -= eta * grad``.
 
+    ``optimizer`` replaces the plain gradient step (e.g. Adam); ``rng`` draws dropout masks.
     Returns the mini-batch cost ``J``; a non-finite cost leaves the network untouched (the
     trainer then stops). ``dd2424 bench`` times exactly this function.
     """
-    cost, grads, stats = net.forward_backward(X_batch, y_batch, lam)
+    cost, grads, stats = net.forward_backward(X_batch, y_batch, lam, rng)
     if not math.isfinite(cost):
         return cost
     net.update_running_averages(stats)
+    if optimizer is not None:
+        optimizer.step(net.params, grads, eta)
+        return cost
     for name, param in net.params.items():
         param -= eta * grads[name]
     return cost
@@ -193,7 +259,8 @@ def gradient_step(net: KLayerNet, X_batch: np.ndarray, y_batch: np.ndarray, lam:
 
 def _record(net: KLayerNet, data: DataLike, config: TrainConfig, step: int, epoch: int, eta: float) -> dict:
     tic = time.perf_counter()
-    train = net.evaluate(data.train.X, data.train.y, config.lam)
+    m = config.history_train_samples
+    train = net.evaluate(data.train.X[:m], data.train.y[:m], config.lam)
     val = net.evaluate(data.val.X, data.val.y, config.lam)
     record = {"step": step, "epoch": epoch, "eta": eta}
     for prefix, metrics in (("train", train), ("val", val)):

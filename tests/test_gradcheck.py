@@ -38,8 +38,8 @@ def test_gradient_check_detects_a_wrong_gradient():
     net = KLayerNet([6, 5, 4], batch_norm=True, dtype=np.float64)
     original = net.forward_backward
 
-    def broken(X, y, lam):
-        cost, grads, stats = original(X, y, lam)
+    def broken(X, y, lam, rng=None):
+        cost, grads, stats = original(X, y, lam, rng)
         grads["gamma1"] = grads["gamma1"] * 1.001
         return cost, grads, stats
 
