@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", type=_init, default="he", help="he, xavier or a fixed sigma")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--threads", type=_positive(int), default=1,
+                   help="BLAS threads (default 1: a batch of 100 is too small for a second thread to pay "
+                        "reliably, and on a busy 2-core machine it makes every product wait)")  # fmt: skip
     extra = p.add_argument_group("beyond SPEC.md (off by default)")
     extra.add_argument("--bn-position", choices=("before", "after"), default="before", help="BN before or after the ReLU")
     extra.add_argument("--dropout", type=_non_negative, default=0.0, help="probability of dropping a hidden unit")
@@ -204,7 +207,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         max_shift=args.max_shift, optimizer=args.optimizer, precise_bn=args.precise_bn,
     )  # fmt: skip
     progress = _print_progress if args.progress else None
-    record = run_training(config, data_source=args.data, progress=progress)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(args.threads):
+        record = run_training(config, data_source=args.data, progress=progress)
     if args.out:
         from .experiments import write_json_atomic
 

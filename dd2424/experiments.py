@@ -177,7 +177,8 @@ def run_many(
 ) -> list[dict]:
     """Run (or reuse) every configuration; results are in the order of ``configs``.
 
-    ``jobs > 1`` runs in that many local processes (joblib), each with one BLAS thread;
+    Every run uses one BLAS thread (the products of a mini-batch of 100 are too small for more
+    to pay reliably); ``jobs > 1`` runs that many at a time in local processes (joblib);
     ``scheduler`` (e.g. ``"tcp://host:8786"``) sends the runs to a Dask cluster instead.
     Every run is seeded by its configuration, so the numbers do not depend on how it ran.
     """
@@ -187,7 +188,7 @@ def run_many(
     if scheduler:
         finished = _run_on_dask(configs, spec, results_dir, scheduler, force)
     elif jobs == 1 or len(configs) <= 1:
-        finished = ((i, run_cached(c, spec, results_dir, force=force)) for i, c in enumerate(configs))
+        finished = ((i, run_cached(c, spec, results_dir, force=force, blas_threads=1)) for i, c in enumerate(configs))
     else:
         from joblib import Parallel, delayed
 
