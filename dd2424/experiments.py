@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 
 from . import __version__
 from .errors import ConfigError
+from .files import write_json_atomic
 from .training import TrainConfig, train
 
 #: modules whose content defines the numbers a run produces
@@ -237,22 +237,6 @@ class _blas_threads:
     def __exit__(self, *exc):
         if self._limits is not None:
             self._limits.unregister()
-
-
-def write_json_atomic(path: str | os.PathLike, obj) -> None:
-    """Write ``obj`` as JSON to ``path`` through a temporary file and a rename: never half-written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1, sort_keys=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _finite_json(obj):

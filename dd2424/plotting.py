@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import base64
 import os
-import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import matplotlib
 from matplotlib.figure import Figure
+
+from .files import atomic_path
 
 STYLE = {
     "font.size": 10,
@@ -127,14 +128,8 @@ def save_figure(fig: Figure, name: str, figures_dir: str | os.PathLike) -> "Figu
     folder = Path(figures_dir)
     folder.mkdir(parents=True, exist_ok=True)
     for ext, options in (("pdf", {"metadata": {"CreationDate": None}}), ("png", {"dpi": 150})):
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".{ext}", dir=folder)
-        os.close(fd)
-        try:
+        with atomic_path(folder / f"{name}.{ext}", suffix=f".{ext}") as tmp:
             fig.savefig(tmp, format=ext, bbox_inches="tight", **options)
-            os.replace(tmp, folder / f"{name}.{ext}")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     return FigureFiles(folder / name)
 
 

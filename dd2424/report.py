@@ -100,7 +100,8 @@ def build_report(
             if seconds is None:
                 return EXIT_FAILED
             timings[name] = seconds
-    _write_pipeline_part(paths, profile, timings, time.perf_counter() - tic, jobs, scheduler)
+    reused = sum("(reused)" in line for line in log.read_text().splitlines())
+    _write_pipeline_part(paths, profile, timings, time.perf_counter() - tic, jobs, scheduler, reused)
 
     name = Path(REPORT_NOTEBOOK).stem
     params = {"output_dir": str(paths.root), **overrides.get(name, {})}
@@ -169,13 +170,16 @@ def _execute(notebook: Path, name: str, params: dict, paths: Paths, tag: str, em
     return seconds
 
 
-def _write_pipeline_part(paths: Paths, profile: str, timings: dict, seconds: float, jobs: int, scheduler) -> None:
+def _write_pipeline_part(
+    paths: Paths, profile: str, timings: dict, seconds: float, jobs: int, scheduler, reused_runs: int
+) -> None:
     from .experiments import code_version, write_json_atomic
 
     write_json_atomic(paths.summary_parts / "00_pipeline.json", {
         "profile": profile,
         "code_version": code_version(),
-        "pipeline": {"pipeline_seconds": seconds, "notebook_seconds": timings, "jobs": jobs, "scheduler": scheduler},
+        "pipeline": {"pipeline_seconds": seconds, "notebook_seconds": timings, "jobs": jobs, "scheduler": scheduler,
+                     "reused_runs": reused_runs},
     })  # fmt: skip
 
 

@@ -26,7 +26,6 @@ import io
 import json
 import math
 import os
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from .experiments import (
     run_many,
     write_json_atomic,
 )
+from .files import write_atomic as write_text_atomic
 from .training import TrainConfig
 
 # --------------------------------------------------------------------------- profiles
@@ -794,20 +794,6 @@ def write_table(rows: Sequence[Mapping], columns: Sequence[Column], stem: str | 
     write_text_atomic(stem.with_name(stem.name + ".csv"), csv_text(rows, columns))
     write_text_atomic(stem.with_name(stem.name + ".md"), markdown)
     return markdown
-
-
-def write_text_atomic(path: str | os.PathLike, text: str | bytes) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode() if isinstance(text, str) else text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- the tables' columns
