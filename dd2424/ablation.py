@@ -1,0 +1,123 @@
+"""Beyond the assignment: an ablation ladder from SPEC.md's 3-layer BN network towards the best network.
+
+Starting from the baseline, each :class:`Ingredient` is tried on top of the best configuration
+so far and kept only if it raises the mean VALIDATION accuracy over the seeds; the test accuracy
+is reported, never used. The ladder is data, so a notebook (``05_beyond.ipynb``) only runs it and
+shows its rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+from .experiments import mean_std
+from .sweeps import Column, fmt_pct
+from .training import TrainConfig
+
+
+@dataclass(frozen=True)
+class Ingredient:
+    """One step of the ladder: a name, what it does, and the configuration changes it makes.
+
+    A change may be a value or a function of the current configuration (e.g. longer cycles).
+    """
+
+    name: str
+    description: str
+    changes: Mapping[str, Any]
+
+    def apply(self, config: TrainConfig) -> TrainConfig:
+        values = {k: (v(config) if callable(v) else v) for k, v in self.changes.items()}
+        return dataclasses.replace(config, **values)
+
+
+def default_ladder(wide: Sequence[int] = (1024, 512), longer: int = 4, precise_samples: int = 10000) -> list[Ingredient]:
+    """The ingredients of the issue, in order: BN position, PreciseBN, width, dropout, augmentation, optimiser, length."""
+    return [
+        Ingredient("BN after ReLU", "batch normalisation after the ReLU instead of before", {"bn_position": "after"}),
+        Ingredient("PreciseBN", f"BN statistics recomputed on {precise_samples} training images after training",
+                   {"precise_bn": precise_samples}),  # fmt: skip
+        Ingredient("width", f"hidden layers {list(wide)}, lambda 1e-4 (less L2 for a wider network)",
+                   {"hidden": tuple(wide), "lam": 1e-4}),  # fmt: skip
+        Ingredient("dropout", "inverted dropout 0.2 on the hidden layers", {"dropout": 0.2}),
+        Ingredient("augmentation", "random horizontal flips and translations of up to 3 pixels",
+                   {"flip": True, "max_shift": 3}),  # fmt: skip
+        Ingredient("Adam", "Adam with the cyclical rate between 1e-5 and 1e-3", {"optimizer": "adam", "eta_max": 1e-3}),
+        Ingredient("longer training", f"cycles {longer}x longer", {"n_s": lambda c: longer * c.n_s}),
+    ]
+
+
+@dataclass
+class Row:
+    """A row of the ablation table: the ingredient tried, its configuration, its runs and whether it was kept."""
+
+    name: str
+    description: str
+    config: TrainConfig
+    records: list[dict]
+    kept: bool
+
+    def stats(self, key: str) -> tuple[float, float, int]:
+        return mean_std(r.get(key) for r in self.records)
+
+
+def run_ladder(
+    baseline: TrainConfig,
+    ladder: Sequence[Ingredient],
+    seeds: Sequence[int],
+    run: Callable[[list[TrainConfig], str], list[dict]],
+) -> list[Row]:
+    """Climb the ladder: every ingredient on top of the best so far, kept if the mean validation accuracy rises.
+
+    ``run(configs, label)`` trains (or reuses) a list of configurations and returns their records.
+    """
+
+    def with_seeds(config: TrainConfig) -> list[TrainConfig]:
+        return [dataclasses.replace(config, seed=s) for s in seeds]
+
+    rows = [Row("baseline", "SPEC.md's 3-layer network with BN", baseline, run(with_seeds(baseline), "baseline"), True)]
+    best = rows[0]
+    for ingredient in ladder:
+        candidate = ingredient.apply(best.config)
+        row = Row(ingredient.name, ingredient.description, candidate, run(with_seeds(candidate), ingredient.name), False)
+        row.kept = row.stats("val_accuracy")[0] > best.stats("val_accuracy")[0]
+        rows.append(row)
+        if row.kept:
+            best = row
+    return rows
+
+
+def best_row(rows: Sequence[Row]) -> Row:
+    """The last kept row: the best configuration by validation accuracy."""
+    return [r for r in rows if r.kept][-1]
+
+
+def table_rows(rows: Sequence[Row]) -> list[dict]:
+    """Plain rows for a CSV/Markdown table: accuracies as mean and std over seeds, and training time per seed."""
+    out = []
+    for r in rows:
+        val, val_sd, n = r.stats("val_accuracy")
+        test, test_sd, _ = r.stats("test_accuracy")
+        seconds = [x.get("train_seconds") or 0.0 for x in r.records]
+        out.append({
+            "ingredient": r.name, "description": r.description, "kept": "yes" if r.kept else "no",
+            "val_mean": val, "val_std": val_sd, "test_mean": test, "test_std": test_sd, "seeds": n,
+            "train_seconds_per_seed": sum(seconds) / max(1, len(seconds)),
+        })  # fmt: skip
+    return out
+
+
+#: columns of the ablation table (CSV: raw values; Markdown: percentages)
+TABLE_COLUMNS = [
+    Column("ingredient", "step"),
+    Column("description", "what it changes"),
+    Column("kept", "kept (validation rose)"),
+    Column("val_mean", "validation acc. (%)", fmt_pct),
+    Column("val_std", "± std", fmt_pct),
+    Column("test_mean", "test acc. (%)", fmt_pct),
+    Column("test_std", "± std", fmt_pct),
+    Column("seeds", "seeds"),
+    Column("train_seconds_per_seed", "training s / seed", lambda v: f"{v:.0f}"),
+]

@@ -1,0 +1,42 @@
+"""The ablation ladder: ingredients are applied cumulatively and kept only when validation improves."""
+
+from dd2424.ablation import Ingredient, best_row, default_ladder, run_ladder, table_rows
+from dd2424.training import TrainConfig
+
+
+def _fake_run(configs, label):
+    """Validation accuracy rises with dropout and width, falls with BN after ReLU; test is noise."""
+    records = []
+    for c in configs:
+        val = 0.5 + 0.05 * (c.dropout > 0) + 0.03 * (c.hidden[0] > 100) - 0.02 * (c.bn_position == "after") + 0.001 * c.seed
+        records.append({"config": c.to_dict(), "seed": c.seed, "val_accuracy": val, "test_accuracy": val - 0.01,
+                        "train_seconds": 1.0})  # fmt: skip
+    return records
+
+
+def test_ladder_keeps_only_what_helps_on_validation():
+    ladder = [
+        Ingredient("BN after ReLU", "", {"bn_position": "after"}),
+        Ingredient("width", "", {"hidden": (256, 128)}),
+        Ingredient("dropout", "", {"dropout": 0.2}),
+        Ingredient("longer", "", {"n_s": lambda c: 2 * c.n_s}),
+    ]
+    rows = run_ladder(TrainConfig(), ladder, [0, 1, 2], _fake_run)
+    assert [r.name for r in rows] == ["baseline", "BN after ReLU", "width", "dropout", "longer"]
+    assert [r.kept for r in rows] == [True, False, True, True, False]
+    best = best_row(rows)
+    assert best.name == "dropout"
+    assert best.config.hidden == (256, 128) and best.config.dropout == 0.2 and best.config.bn_position == "before"
+    assert rows[-1].config.n_s == 2 * TrainConfig().n_s  # built on the best so far
+    assert all(len(r.records) == 3 for r in rows)
+    table = table_rows(rows)
+    assert table[3]["kept"] == "yes" and abs(table[3]["val_mean"] - 0.581) < 1e-9 and table[3]["seeds"] == 3
+
+
+def test_default_ladder_has_every_ingredient_of_the_issue():
+    names = [i.name for i in default_ladder()]
+    assert names == ["BN after ReLU", "PreciseBN", "width", "dropout", "augmentation", "Adam", "longer training"]
+    config = TrainConfig()
+    for ingredient in default_ladder():
+        config = ingredient.apply(config)  # every change is a valid configuration
+    assert config.optimizer == "adam" and config.flip and config.n_s == 4 * 2250
