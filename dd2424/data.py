@@ -37,18 +37,17 @@ import os
 import pickle
 import re
 import tarfile
-import tempfile
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
 from dd2424.errors import ConfigError, DataError
+from dd2424.files import atomic_path, write_atomic
 
 OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 OFFICIAL_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -393,39 +392,9 @@ def _record_index(
     text = json.dumps({"version": 1, "entries": entries}, indent=1, sort_keys=True)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(cache_dir / _INDEX_NAME, lambda f: f.write(text.encode("utf-8")))
+        write_atomic(cache_dir / _INDEX_NAME, text)
     except OSError as exc:
         warnings.warn(f"could not write the cache index in {cache_dir} ({exc})", CacheWarning, 3)
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-
-def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write ``path`` through a temporary file in the same folder, fsync, ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable (where the platform allows it)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -634,7 +603,8 @@ def _write_cache(path: Path, raw: _Raw) -> None:
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, lambda f: np.savez(f, **arrays))
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)
     except OSError as exc:
         warnings.warn(f"could not write the cache {path} ({exc})", CacheWarning, 4)
 
