@@ -94,6 +94,26 @@ def data_provenance(data) -> dict:
     }
 
 
+def data_identity(spec: DataSpec) -> dict:
+    """What :func:`data_provenance` says of ``spec``'s data, without decoding it.
+
+    The sha256 comes from the data module's index of sources (recomputed when the file has
+    changed); the split sizes follow from the official layout (50,000 training and 10,000 test
+    images, checked whenever the data is decoded) and the spec. So a sweep whose runs are all
+    saved finds them without loading 700 MB; :func:`run_cached` checks the identity against the
+    decoded data whenever it trains.
+    """
+    from . import data as cifar
+
+    source = cifar.resolve_source(spec.source)
+    sha = cifar._source_sha256(source, cifar.default_cache_dir())
+    full = {"n_train": 50000 - cifar.N_VAL, "n_val": cifar.N_VAL, "n_test": 10000}
+    sizes = {k: min(getattr(spec, k) or n, n) for k, n in full.items()}
+    provenance = cifar.OFFICIAL_PROVENANCE if source.official else f"local copy, sha256 {sha}"
+    origin = cifar.OFFICIAL_URL if source.official else str(source.path)
+    return {"source": origin, "provenance": provenance, "sha256": sha, **sizes}
+
+
 def run_key(config: TrainConfig, data_prov: dict) -> str:
     """The file stem of a run: readable prefix plus a hash of configuration, data and code version."""
     blob = json.dumps(
@@ -151,13 +171,16 @@ def run_cached(
     blas_threads: int | None = None,
 ) -> dict:
     """Read the saved result of ``config`` on ``spec``'s data, or train it and save it atomically."""
-    data = load_data(spec)
-    path = Path(results_dir) / "runs" / f"{run_key(config, data_provenance(data))}.json"
+    identity = data_identity(spec)
+    path = Path(results_dir) / "runs" / f"{run_key(config, identity)}.json"
     if not force and path.exists():
         try:
             return json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             pass  # a damaged result is recomputed, never trusted
+    data = load_data(spec)
+    if data_provenance(data) != identity:
+        raise ConfigError(f"the data's identity changed while running: {identity} vs {data_provenance(data)}")
     with _blas_threads(blas_threads):
         record = run_training(config, data)
     record["cached_as"] = path.name

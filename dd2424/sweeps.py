@@ -39,7 +39,7 @@ from .errors import ConfigError
 from .experiments import (
     DataSpec,
     code_version,
-    data_provenance,
+    data_identity,
     git_commit,
     load_data,
     mean_std,
@@ -278,8 +278,12 @@ class Context:
         self.progress_log = Path(progress_log) if progress_log else None
         p = self.profile
         self.spec = DataSpec(data or None, p.n_train, p.n_val, p.n_test)
-        self.data = load_data(self.spec)
-        self.data_info = data_provenance(self.data)
+        self.data_info = data_identity(self.spec)  # cheap: the data is decoded only if a run needs it
+
+    @property
+    def data(self):
+        """The dataset (decoded on first use, once per process)."""
+        return load_data(self.spec)
 
     def config(self, **changes: Any) -> TrainConfig:
         """A :class:`TrainConfig` with the profile's schedule, batch and recording, then ``changes``."""

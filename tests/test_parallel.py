@@ -44,3 +44,11 @@ def test_dask_cluster_sweep_equals_serial(real_data, tmp_path):
         on_dask = run_many(_configs(), _spec(real_data), tmp_path / "dask", scheduler=cluster.scheduler_address)
     assert _numbers(on_dask) == _numbers(serial)
     assert len(list((tmp_path / "dask" / "runs").glob("*.json"))) == 4
+
+
+def test_data_identity_matches_the_decoded_data(real_data):
+    """The cheap identity used to find saved runs says exactly what the decoded data says."""
+    from dd2424.experiments import data_identity, data_provenance, load_data
+
+    for spec in (DataSpec(real_data.source), DataSpec(real_data.source, n_train=500, n_val=100, n_test=100)):
+        assert data_identity(spec) == data_provenance(load_data(spec))
