@@ -23,7 +23,7 @@ import numpy as np
 
 from . import __version__
 from .errors import ConfigError
-from .files import write_json_atomic
+from .files import json_ready, write_json_atomic
 from .training import TrainConfig, train
 
 #: modules whose content defines the numbers a run produces
@@ -159,7 +159,7 @@ def run_training(
     }
     for split in ("train", "val", "test"):
         record[f"{split}_accuracy"] = result.final.get(split, {}).get("accuracy", float("nan"))
-    return _finite_json(record)
+    return json_ready(record)
 
 
 def run_cached(
@@ -260,20 +260,6 @@ class _blas_threads:
     def __exit__(self, *exc):
         if self._limits is not None:
             self._limits.unregister()
-
-
-def _finite_json(obj):
-    """Replace non-finite floats by None so the JSON is standard; numpy scalars become Python ones."""
-    if isinstance(obj, dict):
-        return {k: _finite_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite_json(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        value = float(obj)
-        return value if np.isfinite(value) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
 
 
 def mean_std(values: Iterable[float | None]) -> tuple[float, float, int]:

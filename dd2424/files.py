@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Iterator
+
+import numpy as np
 
 
 @contextlib.contextmanager
@@ -48,6 +52,22 @@ def write_atomic(path: str | os.PathLike, content: str | bytes) -> None:
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented JSON to ``path`` atomically."""
     write_atomic(path, json.dumps(obj, indent=1))
+
+
+def json_ready(obj: Any) -> Any:
+    """A JSON-ready copy: tuples to lists, numpy scalars to Python ones, non-finite floats to None."""
+    if isinstance(obj, Mapping):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
 
 
 def _fsync_dir(folder: Path) -> None:

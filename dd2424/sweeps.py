@@ -46,6 +46,7 @@ from .experiments import (
     run_many,
     write_json_atomic,
 )
+from .files import json_ready as _plain
 from .files import write_atomic as write_text_atomic
 from .training import TrainConfig
 
@@ -1010,22 +1011,6 @@ def _tuples(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_tuples(v) for v in value)
     return value
-
-
-def _plain(obj: Any) -> Any:
-    """JSON-ready copy: tuples to lists, numpy scalars to Python, non-finite floats to None."""
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        value = float(obj)
-        return value if math.isfinite(value) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
 
 
 def _now() -> str:
