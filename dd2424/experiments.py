@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import __version__
 from .errors import ConfigError
@@ -41,9 +42,6 @@ class DataSpec:
     n_train: int | None = None
     n_val: int | None = None
     n_test: int | None = None
-
-    def to_dict(self) -> dict:
-        return {"n_train": self.n_train, "n_val": self.n_val, "n_test": self.n_test}
 
 
 @functools.lru_cache(maxsize=2)
@@ -181,7 +179,7 @@ def run_cached(
     data = load_data(spec)
     if data_provenance(data) != identity:
         raise ConfigError(f"the data's identity changed while running: {identity} vs {data_provenance(data)}")
-    with _blas_threads(blas_threads):
+    with threadpool_limits(limits=blas_threads):  # None: leave BLAS as it is
         record = run_training(config, data)
     record["cached_as"] = path.name
     write_json_atomic(path, record)
@@ -241,25 +239,6 @@ def _run_on_dask(configs, spec, results_dir, scheduler, force) -> Iterable[tuple
         ]
         for future in as_completed(futures):
             yield future.result()
-
-
-class _blas_threads:
-    """Context manager limiting BLAS threads (no-op for ``None``)."""
-
-    def __init__(self, n: int | None) -> None:
-        self.n = n
-        self._limits = None
-
-    def __enter__(self):
-        if self.n is not None:
-            from threadpoolctl import threadpool_limits
-
-            self._limits = threadpool_limits(self.n)
-        return self
-
-    def __exit__(self, *exc):
-        if self._limits is not None:
-            self._limits.unregister()
 
 
 def mean_std(values: Iterable[float | None]) -> tuple[float, float, int]:
