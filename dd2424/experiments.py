@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import os
+import platform
 import subprocess
 import time
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from . import __version__
 from .errors import ConfigError
@@ -151,6 +152,7 @@ def run_training(
         "train_seconds": result.train_seconds,
         "eval_seconds": result.eval_seconds,
         "wall_seconds": time.perf_counter() - tic,
+        "machine": machine_info(),
         "final": result.final,
         "final_running_averages": result.final_running_averages,
         "history": result.history,
@@ -158,6 +160,18 @@ def run_training(
     for split in ("train", "val", "test"):
         record[f"{split}_accuracy"] = result.final.get(split, {}).get("accuracy", float("nan"))
     return json_ready(record)
+
+
+def machine_info() -> dict:
+    """Where a run's times were measured: CPU model, logical cores and the BLAS threads in use."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    return {"cpu": cpu, "cores": os.cpu_count(), "blas_threads": max(blas) if blas else None}
 
 
 def run_cached(

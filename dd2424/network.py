@@ -333,15 +333,6 @@ class KLayerNet:
             twin.running_vars = [v.astype(dtype) for v in self.running_vars]
         return twin
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Parameters and BN running averages as one flat dict of arrays (for ``np.savez``)."""
-        state = {k: v.copy() for k, v in self.params.items()}
-        if self.running_means is not None:
-            for l, (m, v) in enumerate(zip(self.running_means, self.running_vars), start=1):
-                state[f"mu_av{l}"] = m.copy()
-                state[f"v_av{l}"] = v.copy()
-        return state
-
 
 def _init_sigma(init: str | float, d_in: int) -> float:
     """Standard deviation of the initial weights of a layer with ``d_in`` inputs."""

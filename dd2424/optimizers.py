@@ -12,11 +12,13 @@ from .errors import ConfigError
 
 
 class SGD:
-    """``theta <- theta - eta * grad``."""
+    """``theta <- theta - eta * grad``; the gradients are scaled in place (the trainer is done with them)."""
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], eta: float) -> None:
         for name, param in params.items():
-            param -= eta * grads[name]
+            grad = grads[name]
+            grad *= eta
+            param -= grad
 
 
 class Adam:
@@ -34,6 +36,7 @@ class Adam:
         self.t = 0
         self.m: dict[str, np.ndarray] = {}
         self.v: dict[str, np.ndarray] = {}
+        self._scratch: dict[str, np.ndarray] = {}
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], eta: float) -> None:
         self.t += 1
@@ -45,12 +48,22 @@ class Adam:
             if name not in self.m:
                 self.m[name] = np.zeros_like(param)
                 self.v[name] = np.zeros_like(param)
-            m, v = self.m[name], self.v[name]
+                self._scratch[name] = np.empty_like(param)
+            # in place, in one preallocated buffer: for a wide network a fresh temporary per
+            # operation costs more than the arithmetic
+            m, v, tmp = self.m[name], self.v[name], self._scratch[name]
             m *= b1
-            m += (1 - b1) * g
+            np.multiply(g, 1 - b1, out=tmp)
+            m += tmp
             v *= b2
-            v += (1 - b2) * (g * g)
-            param -= step_size * m / (np.sqrt(v) + self.eps)
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - b2
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp += self.eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= step_size
+            param -= tmp
 
 
 def make_optimizer(name: str) -> SGD | Adam:

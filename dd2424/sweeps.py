@@ -82,6 +82,9 @@ class Profile:
     batch_size: int = 100
     records_per_cycle: int = 10
     default_lam: float = 0.005
+    ablation_wide: tuple[int, ...] = (1024, 512)
+    ablation_batch: int = 250
+    ablation_longer: int = 5
 
     def to_dict(self) -> dict:
         return _plain(dataclasses.asdict(self))
@@ -108,6 +111,7 @@ PROFILES: dict[str, Profile] = {
         gradcheck_hidden=((8,), (8, 8), (8, 8, 8)), gradcheck_inputs=10, gradcheck_samples=8,
         gradcheck_lam=0.01, lambda_coarse=(1e-3, 1e-2, 1e-1), lambda_search_seeds=(0,), lambda_fine_n=2,
         lambda_fine_seed=0, final_cycles=2, final_seeds=(0, 1), sigmas=_SIGMAS,
+        ablation_wide=(64, 32), ablation_longer=2,
     ),
 }  # fmt: skip
 
@@ -143,11 +147,12 @@ def _check_profile(p: Profile) -> None:
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}")
 
-    for name in ("n_s", "cycles", "final_cycles", "gradcheck_inputs", "gradcheck_samples", "batch_size", "records_per_cycle"):
+    for name in ("n_s", "cycles", "final_cycles", "gradcheck_inputs", "gradcheck_samples", "batch_size", "records_per_cycle",
+                 "ablation_batch", "ablation_longer"):
         positive(name, getattr(p, name))
     if not isinstance(p.lambda_fine_n, (int, np.integer)) or p.lambda_fine_n < 0:
         raise ConfigError(f"lambda_fine_n must be an integer >= 0, got {p.lambda_fine_n!r}")
-    for name in ("seeds", "lambda_search_seeds", "final_seeds", "lambda_coarse", "sigmas", "gradcheck_hidden"):
+    for name in ("seeds", "lambda_search_seeds", "final_seeds", "lambda_coarse", "sigmas", "gradcheck_hidden", "ablation_wide"):
         value = getattr(p, name)
         if not isinstance(value, tuple) or not value:
             raise ConfigError(f"{name} must be a non-empty list, got {value!r}")
@@ -163,7 +168,10 @@ def planned_runs(profile: str | Profile) -> int:
     curves = len(TRAINING_CURVES) * len(p.seeds)
     search = (len(p.lambda_coarse) + p.lambda_fine_n) * len(p.lambda_search_seeds) + len(p.final_seeds)
     sensitivity = len(p.sigmas) * 2 * len(p.seeds)
-    return curves + search + sensitivity
+    from .ablation import default_ladder  # here: ablation builds on this module
+
+    ablation = (1 + len(default_ladder())) * len(p.seeds)
+    return curves + search + sensitivity + ablation
 
 
 def pipeline_steps(profile: str) -> list[tuple[str, str, dict]]:
@@ -178,6 +186,7 @@ def pipeline_steps(profile: str) -> list[tuple[str, str, dict]]:
                       {"name": name, "hidden": list(hidden), "batch_norm": bn}))  # fmt: skip
     steps.append(("03_lambda_search.ipynb", "03_lambda_search", {}))
     steps.append(("04_init_sensitivity.ipynb", "04_init_sensitivity", {}))
+    steps.append(("05_beyond.ipynb", "05_beyond", {}))
     return steps
 
 
@@ -949,6 +958,7 @@ def build_summary(paths: Paths) -> dict:
     runs_seconds = sum(t.get("compute_seconds", 0.0) for t in summary.get("training", {}).values())
     runs_seconds += summary.get("lambda_search", {}).get("compute_seconds", 0.0)
     runs_seconds += summary.get("sensitivity", {}).get("compute_seconds", 0.0)
+    runs_seconds += summary.get("beyond", {}).get("compute_seconds", 0.0)
     grad_seconds = summary.get("gradcheck", {}).get("compute_seconds", 0.0)
     summary.update({
         "generated": _now(),
@@ -976,6 +986,7 @@ def _count_runs(summary: dict) -> int:
     n += sum(len(r.get("seeds", [])) for r in search.get("coarse", []) + search.get("fine", []))
     n += len(search.get("final", {}).get("seeds", []))
     n += sum(len(c.get("seeds", [])) for c in summary.get("sensitivity", {}).get("grid", []))
+    n += sum(r.get("seeds", 0) for r in summary.get("beyond", {}).get("rows", []))
     return n
 
 

@@ -13,9 +13,9 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
+from .augment import augment_batch
 from .errors import ConfigError
 from .network import KLayerNet
-from .augment import augment_batch
 from .optimizers import SGD, Adam, make_optimizer
 from .schedule import check_cyclical, cyclical_eta
 
@@ -49,7 +49,9 @@ class TrainConfig:
     and translations of up to ``max_shift`` pixels of the training mini-batches); ``optimizer``
     ``"adam"`` (with the same cyclical learning rate, so choose ``eta_max`` for Adam, e.g.
     1e-3); ``precise_bn`` (recompute the BN statistics on that many training samples after
-    training; the final metrics with the running averages are kept too); and
+    training; the final metrics with the running averages are kept too); ``precise_bn_per_epoch``
+    (also recompute them this many times per epoch, so that the history's validation curve uses
+    population statistics too; the running averages then continue from them); and
     ``history_train_samples`` (evaluate the training metrics of the history on the first that
     many training samples, to save time on large networks; ``None``: all).
     """
@@ -72,6 +74,7 @@ class TrainConfig:
     max_shift: int = 0
     optimizer: str = "sgd"
     precise_bn: int = 0
+    precise_bn_per_epoch: int = 0
     history_train_samples: int | None = None
 
     def __post_init__(self) -> None:
@@ -101,6 +104,8 @@ class TrainConfig:
             raise ConfigError(f"max_shift must be between 0 and 31 pixels, got {self.max_shift}")
         if self.optimizer not in ("sgd", "adam"):
             raise ConfigError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        if self.precise_bn_per_epoch < 0 or (self.precise_bn_per_epoch and not self.precise_bn):
+            raise ConfigError("precise_bn_per_epoch must be >= 0 and needs precise_bn (the number of samples)")
         if self.precise_bn < 0 or (self.history_train_samples is not None and self.history_train_samples < 1):
             raise ConfigError("precise_bn and history_train_samples must be positive sample counts")
 
@@ -129,7 +134,7 @@ class TrainConfig:
 #: the options beyond SPEC.md and their defaults (which reproduce SPEC.md's training exactly)
 EXTENSION_DEFAULTS = {
     "bn_position": "before", "dropout": 0.0, "flip": False, "max_shift": 0, "optimizer": "sgd",
-    "precise_bn": 0, "history_train_samples": None,
+    "precise_bn": 0, "precise_bn_per_epoch": 0, "history_train_samples": None,
 }  # fmt: skip
 
 
@@ -194,7 +199,8 @@ def _loop(
     history = result.history
     augment_rng = np.random.default_rng([config.seed, 2])  # separate streams: adding augmentation or
     dropout_rng = np.random.default_rng([config.seed, 3])  # dropout leaves the shuffling unchanged
-    optimizer = make_optimizer(config.optimizer) if config.optimizer != "sgd" else None
+    optimizer = make_optimizer(config.optimizer)
+    precise_every = _precise_bn_interval(config, n)
     augment = config.flip or config.max_shift
     order = rng.permutation(n)
     position, epoch = 0, 0
@@ -217,6 +223,8 @@ def _loop(
                 f"lower eta_max (now {config.eta_max}) or check the initialisation ({config.init})"
             )
             break
+        if precise_every and (step + 1) % precise_every == 0:
+            net.precise_bn(X[: config.precise_bn], b)  # counted as training time: it is part of the method
         if (step + 1) % record_every == 0 or step + 1 == config.total_steps:
             result.train_seconds += time.perf_counter() - tic
             record = _record(net, data, config, step + 1, epoch, eta)
@@ -239,9 +247,10 @@ def gradient_step(
     optimizer: SGD | Adam | None = None,
     rng: np.random.Generator | None = None,
 ) -> np.floating:
-    """One update on a mini-batch: gradients, BN running averages, ``theta -= eta * grad``.
+    """One update on a mini-batch: gradients, BN running averages, then the optimiser's step.
 
-    ``optimizer`` replaces the plain gradient step (e.g. Adam); ``rng`` draws dropout masks.
+    ``optimizer`` defaults to plain gradient descent, ``theta -= eta * grad`` (:class:`SGD`);
+    ``rng`` draws dropout masks.
     Returns the mini-batch cost ``J``; a non-finite cost leaves the network untouched (the
     trainer then stops). ``dd2424 bench`` times exactly this function.
     """
@@ -249,12 +258,18 @@ def gradient_step(
     if not math.isfinite(cost):
         return cost
     net.update_running_averages(stats)
-    if optimizer is not None:
-        optimizer.step(net.params, grads, eta)
-        return cost
-    for name, param in net.params.items():
-        param -= eta * grads[name]
+    (optimizer or _PLAIN_SGD).step(net.params, grads, eta)
     return cost
+
+
+_PLAIN_SGD = SGD()
+
+
+def _precise_bn_interval(config: TrainConfig, n: int) -> int:
+    """Update steps between the PreciseBN recomputations during training (0: none)."""
+    if not (config.precise_bn and config.precise_bn_per_epoch):
+        return 0
+    return max(1, (n // config.batch_size) // config.precise_bn_per_epoch)
 
 
 def _record(net: KLayerNet, data: DataLike, config: TrainConfig, step: int, epoch: int, eta: float) -> dict:

@@ -37,6 +37,10 @@ def test_default_ladder_has_every_ingredient_of_the_issue():
     names = [i.name for i in default_ladder()]
     assert names == ["BN after ReLU", "PreciseBN", "width", "dropout", "augmentation", "Adam", "longer training"]
     config = TrainConfig()
-    for ingredient in default_ladder():
+    epochs = {}
+    for ingredient in default_ladder(wide_batch=250, longer=5):
         config = ingredient.apply(config)  # every change is a valid configuration
-    assert config.optimizer == "adam" and config.flip and config.n_s == 4 * 2250
+        epochs[ingredient.name] = config.total_steps * config.batch_size
+    assert config.optimizer == "adam" and config.flip and config.batch_size == 250 and config.n_s == 5 * 900
+    assert epochs["width"] == epochs["PreciseBN"] == TrainConfig().total_steps * 100  # same epochs, larger batches
+    assert epochs["longer training"] == 5 * epochs["Adam"]

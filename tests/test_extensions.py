@@ -1,5 +1,6 @@
 """Options beyond SPEC.md: BN after the ReLU, dropout, PreciseBN, augmentation in training, Adam."""
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -82,13 +83,29 @@ def test_training_with_every_option_is_deterministic_and_learns():
     assert a.final_running_averages is not None and set(a.final_running_averages) == {"train", "val", "test"}
 
 
+def test_precise_bn_during_training_changes_only_the_evaluations_in_the_history():
+    data = SimpleNamespace(train=_images(400, 0), val=_images(100, 1), test=_images(100, 2), label_names=("a", "b", "c"))
+    base = TrainConfig(hidden=(16,), eta_min=1e-5, eta_max=1e-2, n_s=16, cycles=1, batch_size=50, precise_bn=400,
+                       records_per_cycle=4)  # fmt: skip
+    runs = {}
+    for per_epoch in (0, 2):
+        config = replace(base, precise_bn_per_epoch=per_epoch)
+        net = config.build_network(3072, 3)
+        runs[per_epoch] = (net, train(net, data, config))
+    (plain_net, plain), (precise_net, precise) = runs[0], runs[2]
+    for name, value in plain_net.params.items():  # BN statistics never enter the updates
+        assert np.array_equal(value, precise_net.params[name])
+    assert plain.final == precise.final  # both end with the same PreciseBN statistics
+    assert plain.history["train_cost"] != precise.history["train_cost"]  # evaluated with other statistics
+
+
 def test_defaults_reproduce_spec_training_and_hide_from_the_configuration():
     config = TrainConfig()
     assert not {"dropout", "flip", "optimizer", "bn_position", "precise_bn"} & set(config.to_dict())
     assert TrainConfig(dropout=0.1).to_dict()["dropout"] == 0.1
 
 
-@pytest.mark.parametrize("kwargs", [{"dropout": 1.0}, {"bn_position": "middle"}, {"max_shift": 40}, {"optimizer": "rmsprop"}, {"precise_bn": -1}])
+@pytest.mark.parametrize("kwargs", [{"dropout": 1.0}, {"bn_position": "middle"}, {"max_shift": 40}, {"optimizer": "rmsprop"}, {"precise_bn": -1}, {"precise_bn_per_epoch": 2}])
 def test_impossible_extension_settings_are_rejected(kwargs):
     with pytest.raises(ConfigError):
         TrainConfig(**kwargs)

@@ -15,14 +15,14 @@ from dd2424 import sweeps
 from dd2424.errors import ConfigError
 
 FIGURES = ["curves_3layer_nobn", "curves_3layer_bn", "curves_9layer_nobn", "curves_9layer_bn", "lambda_search",
-           "sensitivity_loss"]  # fmt: skip
+           "sensitivity_loss", "ablation_best_curves"]  # fmt: skip
 TABLES = ["gradcheck_entries", "gradcheck_maxima", "gradcheck_layers", "training_3layer_nobn", "training_3layer_bn",
           "training_9layer_nobn", "training_9layer_bn", "training_summary", "lambda_search", "lambda_final",
-          "sensitivity"]  # fmt: skip
+          "sensitivity", "ablation"]  # fmt: skip
 SECTIONS = ["Method", "Data", "Results", "Gradient check", "Training curves", "search", "Sensitivity to initialisation",
-            "Discussion", "Reproducibility"]  # fmt: skip
+            "Beyond the assignment", "Discussion", "Reproducibility"]  # fmt: skip
 SUMMARY_KEYS = ["profile", "generated", "package_version", "code_version", "git_commit", "data", "settings", "seeds",
-                "gradcheck", "training", "lambda_search", "sensitivity", "timing"]  # fmt: skip
+                "gradcheck", "training", "lambda_search", "sensitivity", "beyond", "timing"]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- helpers, no data needed
@@ -84,7 +84,7 @@ def test_profiles_and_their_run_counts():
     assert full.seeds == (0, 1, 2) and full.final_seeds == (0, 1, 2) and full.final_cycles == 3
     assert full.n_s == 2250 and full.cycles == 2 and full.n_train is None and full.records_per_cycle >= 10
     assert full.lambda_coarse == (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1) and full.sigmas == (1e-1, 1e-3, 1e-4)
-    assert sweeps.planned_runs("full") == 4 * 3 + (6 + 6) * 2 + 3 + 3 * 2 * 3
+    assert sweeps.planned_runs("full") == 4 * 3 + (6 + 6) * 2 + 3 + 3 * 2 * 3 + (1 + 7) * 3
     assert sweeps.get_profile("smoke", seeds=[3, 4]).seeds == (3, 4)
     with pytest.raises(ConfigError, match="unknown profile"):
         sweeps.get_profile("fast")
@@ -150,12 +150,16 @@ def test_smoke_report_writes_every_figure_table_and_summary_key(smoke):
     grid = summary["sensitivity"]["grid"]
     assert {(c["sigma"], c["batch_norm"]) for c in grid} == {(s, bn) for s in (1e-1, 1e-3, 1e-4) for bn in (False, True)}
     assert summary["sensitivity"]["lam"] == search["chosen_lambda"]  # 04 took the lambda that 03 chose
-    assert summary["timing"]["runs"] == sweeps.planned_runs("smoke") == 27
+    beyond = summary["beyond"]
+    assert beyond["rows"][0]["ingredient"] == "baseline" and len(beyond["rows"]) == 8
+    assert beyond["best"]["step"] == [r for r in beyond["rows"] if r["kept"] == "yes"][-1]["ingredient"]
+    assert beyond["best"]["test_accuracy"]["n"] == 2
+    assert summary["timing"]["runs"] == sweeps.planned_runs("smoke") == 27 + (1 + 7) * 2
     assert summary["timing"]["compute_seconds"] > 0 and summary["timing"]["pipeline_seconds"] > 0
     # progress: one line per run on the pipeline's stderr, none in the stored notebooks
-    assert "[run 27/27]" in first.stderr and "[run 28/" not in first.stderr
+    assert "[run 43/43]" in first.stderr and "[run 44/" not in first.stderr
     executed = sorted((out / "build" / "notebooks").glob("*.ipynb"))
-    assert len(executed) == 8
+    assert len(executed) == 9
     assert not any("[run " in p.read_text() or "lambda coarse:" in p.read_text() for p in executed)
 
 
@@ -183,7 +187,7 @@ def test_second_run_reuses_every_saved_result(smoke):
     out, _, second, saved = smoke
     assert _saved_results(out) == saved  # same files, same modification times: nothing retrained
     run_lines = [line for line in second.stderr.splitlines() if line.startswith("[run ")]
-    assert len(run_lines) == 27 and all(line.endswith("(reused)") for line in run_lines)
+    assert len(run_lines) == sweeps.planned_runs("smoke") and all(line.endswith("(reused)") for line in run_lines)
 
 
 @pytest.mark.slow
