@@ -36,14 +36,14 @@ class Ingredient:
 def default_ladder(
     wide: Sequence[int] = (1024, 512),
     wide_batch: int = 250,
-    longer: int = 5,
+    longer: int = 7,
     precise_samples: int = 10000,
     wide_lam: float = 1e-4,
-    dropout: float = 0.2,
+    dropout: float = 0.1,
     max_shift: int = 3,
     adam_eta_max: float = 1e-3,
 ) -> list[Ingredient]:
-    """The ingredients of the issue, in order: BN position, PreciseBN, width, dropout, augmentation, optimiser, length.
+    """The ingredients, in order: BN position, PreciseBN, width, dropout, augmentation, test-time flips, optimiser, length.
 
     The width step also moves to mini-batches of ``wide_batch`` (a wide network computes faster
     per image in larger batches) and keeps the number of epochs by scaling ``n_s``.
@@ -62,6 +62,8 @@ def default_ladder(
         Ingredient("dropout", f"inverted dropout {dropout:g} on the hidden layers", {"dropout": dropout}),
         Ingredient("augmentation", f"random horizontal flips and translations of up to {max_shift} pixels",
                    {"flip": True, "max_shift": max_shift}),  # fmt: skip
+        Ingredient("test-time flips", "class probabilities averaged over each image and its mirror",
+                   {"test_flips": True}),  # fmt: skip
         Ingredient("Adam", f"Adam with the cyclical rate between 1e-5 and {adam_eta_max:g}",
                    {"optimizer": "adam", "eta_max": adam_eta_max}),  # fmt: skip
         Ingredient("longer training", f"cycles {longer}x longer", {"n_s": lambda c: longer * c.n_s}),
@@ -143,6 +145,8 @@ def describe_best(config: Mapping[str, Any], n_train: int) -> str:
         augmentation.append(f"translations of up to {config['max_shift']} pixels")
     if augmentation:
         parts.append(" and ".join(augmentation))
+    if config.get("test_flips"):
+        parts.append("predictions averaged over each image and its mirror")
     optimizer = "Adam" if config.get("optimizer") == "adam" else "mini-batch gradient descent"
     parts.append(f"{optimizer} with the cyclical rate between {config['eta_min']:g} and {config['eta_max']:g}")
     cycles = f"{config['cycles']} cycle{'s' if config['cycles'] != 1 else ''}"

@@ -124,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     extra.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
     extra.add_argument("--precise-bn", type=int, default=0, metavar="N",
                        help="recompute the BN statistics on N training samples after training")  # fmt: skip
+    extra.add_argument("--precise-bn-per-epoch", type=int, default=0, metavar="K",
+                       help="with --precise-bn: also recompute them K times per epoch (for the history)")  # fmt: skip
+    extra.add_argument("--test-flips", action="store_true",
+                       help="evaluate with the probabilities averaged over each image and its mirror")  # fmt: skip
+    extra.add_argument("--history-train-samples", type=int, default=None, metavar="N",
+                       help="evaluate the history's training metrics on the first N training samples")  # fmt: skip
     p.add_argument("--progress", action="store_true", help="print a line per history record")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", metavar="FILE", help="also write the result (with history) as JSON to FILE")
@@ -205,6 +211,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         eta_max=args.eta_max, n_s=args.n_s, cycles=args.cycles, batch_size=args.batch, seed=args.seed,
         dtype=args.dtype, bn_position=args.bn_position, dropout=args.dropout, flip=args.flip,
         max_shift=args.max_shift, optimizer=args.optimizer, precise_bn=args.precise_bn,
+        precise_bn_per_epoch=args.precise_bn_per_epoch, test_flips=args.test_flips,
+        history_train_samples=args.history_train_samples,
     )  # fmt: skip
     progress = _print_progress if args.progress else None
     from threadpoolctl import threadpool_limits

@@ -209,25 +209,27 @@ def run_many(
     scheduler: str | None = None,
     force: bool = False,
     on_done: Callable[[dict], None] | None = None,
+    threads: int = 1,
 ) -> list[dict]:
     """Run (or reuse) every configuration; results are in the order of ``configs``.
 
-    Every run uses one BLAS thread (the products of a mini-batch of 100 are too small for more
-    to pay reliably); ``jobs > 1`` runs that many at a time in local processes (joblib);
+    Every run uses ``threads`` BLAS threads (default one: the products of a mini-batch of 100
+    are too small for more to pay reliably; a wide network's are not); ``jobs > 1`` runs that
+    many at a time in local processes (joblib);
     ``scheduler`` (e.g. ``"tcp://host:8786"``) sends the runs to a Dask cluster instead.
     Every run is seeded by its configuration, so the numbers do not depend on how it ran.
     """
-    if jobs < 1:
-        raise ConfigError(f"jobs must be >= 1, got {jobs}")
+    if jobs < 1 or threads < 1:
+        raise ConfigError(f"jobs and threads must be >= 1, got {jobs} and {threads}")
     configs = list(configs)
     if scheduler:
-        finished = _run_on_dask(configs, spec, results_dir, scheduler, force)
+        finished = _run_on_dask(configs, spec, results_dir, scheduler, force, threads)
     elif jobs == 1 or len(configs) <= 1:
-        finished = ((i, run_cached(c, spec, results_dir, force=force, blas_threads=1)) for i, c in enumerate(configs))
+        finished = ((i, run_cached(c, spec, results_dir, force=force, blas_threads=threads)) for i, c in enumerate(configs))
     else:
         from joblib import Parallel, delayed
 
-        tasks = (delayed(_indexed_run)(i, c, spec, results_dir, force) for i, c in enumerate(configs))
+        tasks = (delayed(_indexed_run)(i, c, spec, results_dir, force, threads) for i, c in enumerate(configs))
         finished = Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks)
     records: list[dict | None] = [None] * len(configs)
     for index, record in finished:  # as each run finishes, so progress is live
@@ -237,19 +239,21 @@ def run_many(
     return records  # type: ignore[return-value]
 
 
-def _indexed_run(index: int, config: TrainConfig, spec: DataSpec, results_dir, force: bool) -> tuple[int, dict]:
-    """A worker's task: one run with one BLAS thread, tagged with its position."""
-    return index, run_cached(config, spec, results_dir, force=force, blas_threads=1)
+def _indexed_run(
+    index: int, config: TrainConfig, spec: DataSpec, results_dir, force: bool, threads: int = 1
+) -> tuple[int, dict]:
+    """A worker's task: one run with ``threads`` BLAS threads, tagged with its position."""
+    return index, run_cached(config, spec, results_dir, force=force, blas_threads=threads)
 
 
-def _run_on_dask(configs, spec, results_dir, scheduler, force) -> Iterable[tuple[int, dict]]:
+def _run_on_dask(configs, spec, results_dir, scheduler, force, threads=1) -> Iterable[tuple[int, dict]]:
     try:
         from dask.distributed import Client, as_completed
     except ImportError:
         raise ConfigError("a Dask scheduler was given but dask.distributed is not installed: pip install 'dd2424[dask]'") from None
     with Client(scheduler) as client:
         futures = [
-            client.submit(_indexed_run, i, c, spec, str(results_dir), force, pure=False) for i, c in enumerate(configs)
+            client.submit(_indexed_run, i, c, spec, str(results_dir), force, threads, pure=False) for i, c in enumerate(configs)
         ]
         for future in as_completed(futures):
             yield future.result()

@@ -84,7 +84,8 @@ class Profile:
     default_lam: float = 0.005
     ablation_wide: tuple[int, ...] = (1024, 512)
     ablation_batch: int = 250
-    ablation_longer: int = 5
+    ablation_longer: int = 7
+    ablation_threads: int = 2
 
     def to_dict(self) -> dict:
         return _plain(dataclasses.asdict(self))
@@ -111,7 +112,7 @@ PROFILES: dict[str, Profile] = {
         gradcheck_hidden=((8,), (8, 8), (8, 8, 8)), gradcheck_inputs=10, gradcheck_samples=8,
         gradcheck_lam=0.01, lambda_coarse=(1e-3, 1e-2, 1e-1), lambda_search_seeds=(0,), lambda_fine_n=2,
         lambda_fine_seed=0, final_cycles=2, final_seeds=(0, 1), sigmas=_SIGMAS,
-        ablation_wide=(64, 32), ablation_longer=2,
+        ablation_wide=(64, 32), ablation_longer=2, ablation_threads=1,
     ),
 }  # fmt: skip
 
@@ -148,7 +149,7 @@ def _check_profile(p: Profile) -> None:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}")
 
     for name in ("n_s", "cycles", "final_cycles", "gradcheck_inputs", "gradcheck_samples", "batch_size", "records_per_cycle",
-                 "ablation_batch", "ablation_longer"):
+                 "ablation_batch", "ablation_longer", "ablation_threads"):
         positive(name, getattr(p, name))
     if not isinstance(p.lambda_fine_n, (int, np.integer)) or p.lambda_fine_n < 0:
         raise ConfigError(f"lambda_fine_n must be an integer >= 0, got {p.lambda_fine_n!r}")
@@ -303,11 +304,15 @@ class Context:
         base.update(changes)
         return TrainConfig(**base)
 
-    def run(self, configs: Sequence[TrainConfig], label: str) -> list[dict]:
-        """Run (or reuse) ``configs`` with the context's jobs/scheduler/force; report each finished run."""
+    def run(self, configs: Sequence[TrainConfig], label: str, threads: int = 1) -> list[dict]:
+        """Run (or reuse) ``configs`` with the context's jobs/scheduler/force; report each finished run.
+
+        ``threads`` BLAS threads per run; the context's ``jobs`` cores are then shared by
+        ``jobs // threads`` runs at a time.
+        """
         progress = _Progress(label, len(configs), self.paths.runs, self.progress_log)
-        return run_many(configs, self.spec, self.paths.results, jobs=self.jobs, scheduler=self.scheduler,
-                        force=self.force, on_done=progress)  # fmt: skip
+        return run_many(configs, self.spec, self.paths.results, jobs=max(1, self.jobs // threads),
+                        scheduler=self.scheduler, force=self.force, on_done=progress, threads=threads)  # fmt: skip
 
     def write_table(self, rows: Sequence[Mapping], columns: Sequence["Column"], name: str) -> str:
         """Write ``rows`` as ``results/tables/<name>.csv`` and ``.md``; return the Markdown."""

@@ -13,8 +13,9 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from .augment import augment_batch
+from .augment import augment_batch, mirror
 from .errors import ConfigError
+from .layers import softmax
 from .network import KLayerNet
 from .optimizers import SGD, Adam, make_optimizer
 from .schedule import check_cyclical, cyclical_eta
@@ -51,7 +52,8 @@ class TrainConfig:
     1e-3); ``precise_bn`` (recompute the BN statistics on that many training samples after
     training; the final metrics with the running averages are kept too); ``precise_bn_per_epoch``
     (also recompute them this many times per epoch, so that the history's validation curve uses
-    population statistics too; the running averages then continue from them); and
+    population statistics too; the running averages then continue from them); ``test_flips``
+    (evaluate with the class probabilities averaged over each image and its mirror); and
     ``history_train_samples`` (evaluate the training metrics of the history on the first that
     many training samples, to save time on large networks; ``None``: all).
     """
@@ -75,6 +77,7 @@ class TrainConfig:
     optimizer: str = "sgd"
     precise_bn: int = 0
     precise_bn_per_epoch: int = 0
+    test_flips: bool = False
     history_train_samples: int | None = None
 
     def __post_init__(self) -> None:
@@ -134,7 +137,8 @@ class TrainConfig:
 #: the options beyond SPEC.md and their defaults (which reproduce SPEC.md's training exactly)
 EXTENSION_DEFAULTS = {
     "bn_position": "before", "dropout": 0.0, "flip": False, "max_shift": 0, "optimizer": "sgd",
-    "precise_bn": 0, "precise_bn_per_epoch": 0, "history_train_samples": None,
+    "precise_bn": 0, "precise_bn_per_epoch": 0, "test_flips": False,
+    "history_train_samples": None,
 }  # fmt: skip
 
 
@@ -186,7 +190,25 @@ def train(
 
 
 def _final_metrics(net: KLayerNet, data: DataLike, config: TrainConfig) -> dict[str, dict[str, float]]:
-    return {name: net.evaluate(split.X, split.y, config.lam) for name, split in _splits(data)}
+    return {name: evaluate(net, split.X, split.y, config.lam, config.test_flips) for name, split in _splits(data)}
+
+
+def evaluate(
+    net: KLayerNet, X: np.ndarray, y: np.ndarray, lam: float = 0.0, test_flips: bool = False, chunk: int = 5000
+) -> dict[str, float]:
+    """``{"loss", "cost", "accuracy"}`` in evaluation mode; ``test_flips`` averages the class
+    probabilities of each image and its mirror (in chunks of rows, so the mirrored copy stays small)."""
+    if not test_flips:
+        return net.evaluate(X, y, lam)
+    y = np.asarray(y)
+    log_p = np.empty((X.shape[0], net.sizes[-1]))
+    for start in range(0, X.shape[0], chunk):
+        rows = X[start : start + chunk]
+        p = softmax(net.scores(rows).astype(np.float64)) + softmax(net.scores(mirror(rows)).astype(np.float64))
+        log_p[start : start + chunk] = np.log(p / 2)
+    loss = float(-log_p[np.arange(y.size), y].mean())
+    accuracy = float((log_p.argmax(axis=1) == y).mean())
+    return {"loss": loss, "cost": loss + lam * float(net.weight_penalty()), "accuracy": accuracy}
 
 
 def _loop(
@@ -275,8 +297,8 @@ def _precise_bn_interval(config: TrainConfig, n: int) -> int:
 def _record(net: KLayerNet, data: DataLike, config: TrainConfig, step: int, epoch: int, eta: float) -> dict:
     tic = time.perf_counter()
     m = config.history_train_samples
-    train = net.evaluate(data.train.X[:m], data.train.y[:m], config.lam)
-    val = net.evaluate(data.val.X, data.val.y, config.lam)
+    train = evaluate(net, data.train.X[:m], data.train.y[:m], config.lam, config.test_flips)
+    val = evaluate(net, data.val.X, data.val.y, config.lam, config.test_flips)
     record = {"step": step, "epoch": epoch, "eta": eta}
     for prefix, metrics in (("train", train), ("val", val)):
         for key, value in metrics.items():

@@ -35,12 +35,13 @@ def test_ladder_keeps_only_what_helps_on_validation():
 
 def test_default_ladder_has_every_ingredient_of_the_issue():
     names = [i.name for i in default_ladder()]
-    assert names == ["BN after ReLU", "PreciseBN", "width", "dropout", "augmentation", "Adam", "longer training"]
+    assert names == ["BN after ReLU", "PreciseBN", "width", "dropout", "augmentation", "test-time flips", "Adam",
+                     "longer training"]
     config = TrainConfig()
     epochs = {}
-    for ingredient in default_ladder(wide_batch=250, longer=5):
+    for ingredient in default_ladder(wide_batch=250, longer=7):
         config = ingredient.apply(config)  # every change is a valid configuration
         epochs[ingredient.name] = config.total_steps * config.batch_size
-    assert config.optimizer == "adam" and config.flip and config.batch_size == 250 and config.n_s == 5 * 900
+    assert config.optimizer == "adam" and config.flip and config.batch_size == 250 and config.n_s == 7 * 900
     assert epochs["width"] == epochs["PreciseBN"] == TrainConfig().total_steps * 100  # same epochs, larger batches
-    assert epochs["longer training"] == 5 * epochs["Adam"]
+    assert epochs["longer training"] == 7 * epochs["Adam"]

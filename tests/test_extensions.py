@@ -9,7 +9,9 @@ import pytest
 from dd2424.errors import ConfigError
 from dd2424.gradcheck import gradcheck_network, max_relative_error
 from dd2424.network import KLayerNet
-from dd2424.training import TrainConfig, train
+from dd2424.augment import mirror
+from dd2424.layers import softmax
+from dd2424.training import TrainConfig, evaluate, train
 
 
 @pytest.mark.parametrize("hidden", [(12,), (12, 10), (12, 10, 8)])
@@ -99,9 +101,25 @@ def test_precise_bn_during_training_changes_only_the_evaluations_in_the_history(
     assert plain.history["train_cost"] != precise.history["train_cost"]  # evaluated with other statistics
 
 
+def test_test_time_flips_average_the_probabilities_of_each_image_and_its_mirror():
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((30, 3072)).astype(np.float32), rng.integers(0, 4, 30)
+    net = KLayerNet([3072, 16, 4], dtype=np.float32)
+    net.update_running_averages(net.forward_backward(X, y, 0.0)[2])
+    assert np.array_equal(mirror(mirror(X)), X) and not np.array_equal(mirror(X), X)
+    averaged = evaluate(net, X, y, 0.01, test_flips=True, chunk=7)  # chunks must not change the result
+    p = (softmax(net.scores(X).astype(np.float64)) + softmax(net.scores(mirror(X)).astype(np.float64))) / 2
+    assert averaged["accuracy"] == (p.argmax(axis=1) == y).mean()
+    assert np.isclose(averaged["loss"], -np.log(p[np.arange(30), y]).mean())
+    assert np.isclose(averaged["cost"] - averaged["loss"], 0.01 * float(net.weight_penalty()))
+    symmetric = (X + mirror(X)) / 2  # images equal to their mirror: averaging changes nothing
+    assert np.allclose(list(evaluate(net, symmetric, y, 0.01, test_flips=True).values()),
+                       list(evaluate(net, symmetric, y, 0.01).values()))  # fmt: skip
+
+
 def test_defaults_reproduce_spec_training_and_hide_from_the_configuration():
     config = TrainConfig()
-    assert not {"dropout", "flip", "optimizer", "bn_position", "precise_bn"} & set(config.to_dict())
+    assert not {"dropout", "flip", "optimizer", "bn_position", "precise_bn", "test_flips"} & set(config.to_dict())
     assert TrainConfig(dropout=0.1).to_dict()["dropout"] == 0.1
 
 
