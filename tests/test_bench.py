@@ -11,7 +11,7 @@ from dd2424 import bench as bench_module
 from dd2424.cli import main
 from dd2424.network import KLayerNet
 
-CASES = {"3-layer float32", "3-layer float64", "9-layer float32", "9-layer float64"}
+CASES = {"3-layer float32", "3-layer float64", "9-layer float32", "9-layer float64", "wide float32"}
 CASE_KEYS = {"ms_per_step", "floor_ms_per_step", "step_over_floor", "gather_ms", "eval_ms", "step_traced_peak_mib",
              "eval_traced_peak_mib"}  # fmt: skip
 TORCH_KEYS = {"torch_ms_per_step", "ratio_vs_torch"}
