@@ -1,6 +1,6 @@
 """The ablation ladder: ingredients are applied cumulatively and kept only when validation improves."""
 
-from dd2424.ablation import Ingredient, best_row, default_ladder, run_ladder, table_rows
+from dd2424.ablation import Ingredient, best_row, default_ladder, describe_best, run_ladder, table_rows
 from dd2424.training import TrainConfig
 
 
@@ -45,3 +45,16 @@ def test_default_ladder_has_every_ingredient_of_the_issue():
     assert config.optimizer == "adam" and config.flip and config.batch_size == 250 and config.n_s == 7 * 900
     assert epochs["width"] == epochs["PreciseBN"] == TrainConfig().total_steps * 100  # same epochs, larger batches
     assert epochs["longer training"] == 7 * epochs["Adam"]
+
+
+def test_best_configuration_is_described_with_every_setting_that_defines_it():
+    config = TrainConfig()
+    for ingredient in default_ladder(wide=(1024, 512), wide_batch=250, longer=7):
+        config = ingredient.apply(config)
+    text = describe_best(config.to_dict(), n_train=45000)
+    for phrase in ("[1024, 512]", "BN after the ReLU", "lambda 0.0001", "dropout 0.1", "random horizontal flips",
+                   "up to 3 pixels", "mirror", "Adam", "batches of 250", "2 cycles of 2 x 6300 steps (140 epochs)",
+                   "PreciseBN on 10000 images"):  # fmt: skip
+        assert phrase in text, phrase
+    plain = describe_best(TrainConfig().to_dict(), n_train=45000)
+    assert "mini-batch gradient descent" in plain and "(20 epochs)" in plain and "dropout" not in plain
