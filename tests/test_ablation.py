@@ -14,7 +14,7 @@ def _fake_run(configs, label):
     return records
 
 
-def test_ladder_keeps_only_what_helps_on_validation():
+def test_ladder_is_cumulative_and_the_best_row_is_chosen_on_validation():
     ladder = [
         Ingredient("BN after ReLU", "", {"bn_position": "after"}),
         Ingredient("width", "", {"hidden": (256, 128)}),
@@ -23,14 +23,16 @@ def test_ladder_keeps_only_what_helps_on_validation():
     ]
     rows = run_ladder(TrainConfig(), ladder, [0, 1, 2], _fake_run)
     assert [r.name for r in rows] == ["baseline", "BN after ReLU", "width", "dropout", "longer"]
-    assert [r.kept for r in rows] == [True, False, True, True, False]
-    best = best_row(rows)
-    assert best.name == "dropout"
-    assert best.config.hidden == (256, 128) and best.config.dropout == 0.2 and best.config.bn_position == "before"
-    assert rows[-1].config.n_s == 2 * TrainConfig().n_s  # built on the best so far
+    # every row has every ingredient above it, even one that lowered validation accuracy
+    assert rows[2].config.bn_position == "after" and rows[3].config.hidden == (256, 128)
+    assert rows[-1].config.n_s == 2 * TrainConfig().n_s and rows[-1].config.dropout == 0.2
     assert all(len(r.records) == 3 for r in rows)
+    best = best_row(rows)
+    assert best.name == "dropout"  # "longer" ties with it: the earliest of equals
     table = table_rows(rows)
-    assert table[3]["kept"] == "yes" and abs(table[3]["val_mean"] - 0.581) < 1e-9 and table[3]["seeds"] == 3
+    assert [t["best"] for t in table] == ["", "", "", "yes", ""]
+    assert table[0]["val_gain"] is None and abs(table[1]["val_gain"] + 0.02) < 1e-12
+    assert abs(table[3]["val_mean"] - 0.561) < 1e-9 and table[3]["seeds"] == 3
 
 
 def test_default_ladder_has_every_ingredient_of_the_issue():

@@ -152,7 +152,9 @@ def test_smoke_report_writes_every_figure_table_and_summary_key(smoke):
     assert summary["sensitivity"]["lam"] == search["chosen_lambda"]  # 04 took the lambda that 03 chose
     beyond = summary["beyond"]
     assert beyond["rows"][0]["ingredient"] == "baseline" and len(beyond["rows"]) == 9
-    assert beyond["best"]["step"] == [r for r in beyond["rows"] if r["kept"] == "yes"][-1]["ingredient"]
+    best_val = max(r["val_mean"] for r in beyond["rows"])  # the best row is chosen on validation accuracy
+    assert [r["ingredient"] for r in beyond["rows"] if r["best"] == "yes"] == [beyond["best"]["step"]]
+    assert beyond["best"]["val_accuracy"]["mean"] == best_val
     assert beyond["best"]["test_accuracy"]["n"] == 2
     assert summary["timing"]["runs"] == sweeps.planned_runs("smoke") == 27 + (1 + 8) * 2
     assert summary["timing"]["compute_seconds"] > 0 and summary["timing"]["pipeline_seconds"] > 0
