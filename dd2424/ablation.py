@@ -131,6 +131,24 @@ def table_rows(rows: Sequence[Row]) -> list[dict]:
     return out
 
 
+def precise_vs_running(rows: Sequence[Row]) -> dict:
+    """Validation and test accuracy (mean, std, n) of the first row with PreciseBN, with its
+    recomputed statistics and with the running averages: the same weights, two kinds of statistics."""
+    row = next(r for r in rows if r.config.precise_bn)
+    sources = {"precise": "final", "running": "final_running_averages"}
+    return {
+        name: {split: dict(zip(("mean", "std", "n"), mean_std(r[key][split]["accuracy"] for r in row.records)))
+               for split in ("val", "test")}
+        for name, key in sources.items()
+    }  # fmt: skip
+
+
+def training_seconds(row: Row) -> dict:
+    """Mean and largest training time (update steps) of a row's runs, per seed."""
+    seconds = [r["train_seconds"] for r in row.records]
+    return {"mean": sum(seconds) / len(seconds), "max": max(seconds)}
+
+
 def describe_best(config: Mapping[str, Any], n_train: int) -> str:
     """One phrase with everything that defines a ladder configuration (a run record's ``config``)."""
     epochs = 2 * config["n_s"] * config["cycles"] * config["batch_size"] / n_train

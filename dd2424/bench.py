@@ -30,6 +30,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .experiments import cpu_model
 from .network import BN_ALPHA, KLayerNet
 from .training import TrainConfig, gradient_step, train
 
@@ -256,7 +257,7 @@ def _machine(threads: int, torch_ran: bool) -> dict:
 
     info = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "threads": threads,
@@ -277,17 +278,6 @@ def _machine(threads: int, torch_ran: bool) -> dict:
         info["torch_blas"] = "mkl" if torch.backends.mkl.is_available() else "other"
         info["torch_threads"] = torch.get_num_threads()
     return info
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def bench(

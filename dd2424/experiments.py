@@ -164,14 +164,20 @@ def run_training(
 
 def machine_info() -> dict:
     """Where a run's times were measured: CPU model, logical cores and the BLAS threads in use."""
-    cpu = platform.processor() or platform.machine()
+    blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "blas_threads": max(blas) if blas else None}
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what :mod:`platform` knows."""
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
-    return {"cpu": cpu, "cores": os.cpu_count(), "blas_threads": max(blas) if blas else None}
+    return platform.processor() or "unknown"
 
 
 def run_cached(

@@ -1,6 +1,15 @@
 """The ablation ladder: ingredients are applied cumulatively and kept only when validation improves."""
 
-from dd2424.ablation import Ingredient, best_row, default_ladder, describe_best, run_ladder, table_rows
+from dd2424.ablation import (
+    Ingredient,
+    best_row,
+    default_ladder,
+    describe_best,
+    precise_vs_running,
+    run_ladder,
+    table_rows,
+    training_seconds,
+)
 from dd2424.training import TrainConfig
 
 
@@ -60,3 +69,21 @@ def test_best_configuration_is_described_with_every_setting_that_defines_it():
         assert phrase in text, phrase
     plain = describe_best(TrainConfig().to_dict(), n_train=45000)
     assert "mini-batch gradient descent" in plain and "(20 epochs)" in plain and "dropout" not in plain
+
+
+def test_precise_bn_is_compared_with_the_running_averages_on_the_same_runs():
+    def run(configs, label):
+        records = []
+        for c in configs:
+            precise = {s: {"accuracy": 0.6 + 0.01 * c.seed} for s in ("train", "val", "test")}
+            running = {s: {"accuracy": 0.5 + 0.01 * c.seed} for s in ("train", "val", "test")}
+            records.append({"config": c.to_dict(), "seed": c.seed, "val_accuracy": 0.5, "test_accuracy": 0.5,
+                            "train_seconds": 10.0 + c.seed, "final": precise,
+                            "final_running_averages": running if c.precise_bn else None})  # fmt: skip
+        return records
+
+    rows = run_ladder(TrainConfig(), [Ingredient("PreciseBN", "", {"precise_bn": 100})], [0, 2], run)
+    compared = precise_vs_running(rows)
+    assert compared["precise"]["val"]["mean"] == 0.61 and compared["running"]["test"]["mean"] == 0.51
+    assert compared["running"]["val"]["n"] == 2
+    assert training_seconds(rows[1]) == {"mean": 11.0, "max": 12.0}
