@@ -7,13 +7,18 @@ exits with status 2 too, a diverged training run with status 1.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
+import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Sequence
 
 from . import __version__
-from .errors import DD2424Error
+from .errors import ConfigError, DD2424Error
 
 EXIT_DIVERGED = 1
 EXIT_USAGE = 2
@@ -40,22 +45,30 @@ def _init(text: str) -> str | float:
     if text in ("he", "xavier"):
         return text
     try:
-        sigma = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected he, xavier or a positive sigma such as 1e-3, got {text!r}") from None
-    if not sigma > 0:
-        raise argparse.ArgumentTypeError(f"the initial sigma must be positive, got {text!r}")
-    return sigma
 
 
 def _non_negative(text: str) -> float:
+    value = _number(text)
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def _integer(text: str) -> int:
     try:
-        value = float(text)
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
 
 
 def _positive(kind: type):
@@ -80,6 +93,47 @@ def _add_data_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+#: how a command-line string becomes the value of a TrainConfig field, by the field's annotation
+_PARSE_BY_TYPE = {
+    "int": _integer, "int | None": _integer, "float": _number, "str": str,
+    "tuple[int, ...]": _int_list, "str | float": _init,
+}  # fmt: skip
+
+
+def _add_config_options(p: argparse.ArgumentParser) -> None:
+    """One flag per :class:`~dd2424.training.TrainConfig` field, with its default and help from the field."""
+    from .training import TrainConfig
+
+    groups = {False: p, True: p.add_argument_group("beyond the assignment (off by default)")}
+    for f in dataclasses.fields(TrainConfig):
+        meta = f.metadata
+        flag = "--" + (meta["flag"] or f.name).replace("_", "-")
+        extra = {"dest": f.name, "default": f.default, "help": f"{meta['help']} (default {_shown_default(f.default)})"}
+        if f.type == "bool":
+            groups[meta["beyond"]].add_argument(flag, action=argparse.BooleanOptionalAction, **extra)
+        else:
+            groups[meta["beyond"]].add_argument(
+                flag, type=_PARSE_BY_TYPE[f.type], choices=meta["choices"], metavar=meta["metavar"], **extra
+            )
+
+
+def _shown_default(value: object) -> str:
+    if value is None:
+        return "all"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _config_from_args(args: argparse.Namespace):
+    """The :class:`~dd2424.training.TrainConfig` the flags describe (validated by the config itself)."""
+    from .training import TrainConfig
+
+    return TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``dd2424`` argument parser with its sub-commands."""
     parser = _Parser(prog="dd2424", description=__doc__.splitlines()[0])
@@ -102,37 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a network on the full split")
     _add_data_option(p)
-    p.add_argument("--hidden", type=_int_list, default=(50, 50), help="hidden layer sizes (default 50,50)")
-    p.add_argument("--bn", action=argparse.BooleanOptionalAction, default=True, help="batch normalisation (default on)")
-    p.add_argument("--lam", type=_non_negative, default=0.005)
-    p.add_argument("--eta-min", type=_positive(float), default=1e-5)
-    p.add_argument("--eta-max", type=_positive(float), default=1e-1)
-    p.add_argument("--n-s", type=_positive(int), default=2250, help="half-cycle length in update steps")
-    p.add_argument("--cycles", type=_positive(int), default=2)
-    p.add_argument("--batch", type=_positive(int), default=100)
-    p.add_argument("--init", type=_init, default="he", help="he, xavier or a fixed sigma")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--threads", type=_positive(int), default=1,
                    help="BLAS threads (default 1: a batch of 100 is too small for a second thread to pay "
                         "reliably, and on a busy 2-core machine it makes every product wait)")  # fmt: skip
-    extra = p.add_argument_group("beyond SPEC.md (off by default)")
-    extra.add_argument("--bn-position", choices=("before", "after"), default="before", help="BN before or after the ReLU")
-    extra.add_argument("--dropout", type=_non_negative, default=0.0, help="probability of dropping a hidden unit")
-    extra.add_argument("--flip", action="store_true", help="random horizontal flips of the training images")
-    extra.add_argument("--max-shift", type=int, default=0, help="random translations of up to this many pixels")
-    extra.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
-    extra.add_argument("--precise-bn", type=int, default=0, metavar="N",
-                       help="recompute the BN statistics on N training samples after training")  # fmt: skip
-    extra.add_argument("--precise-bn-per-epoch", type=int, default=0, metavar="K",
-                       help="with --precise-bn: also recompute them K times per epoch (for the history)")  # fmt: skip
-    extra.add_argument("--test-flips", action="store_true",
-                       help="evaluate with the probabilities averaged over each image and its mirror")  # fmt: skip
-    extra.add_argument("--history-train-samples", type=int, default=None, metavar="N",
-                       help="evaluate the history's training metrics on the first N training samples")  # fmt: skip
+    _add_config_options(p)
     p.add_argument("--progress", action="store_true", help="print a line per history record")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--out", metavar="FILE", help="also write the result (with history) as JSON to FILE")
+    p.add_argument("--out", metavar="FILE",
+                   help="also write the result (with history) as JSON to FILE; its folder must exist")  # fmt: skip
 
     p = sub.add_parser("report", help="run every notebook and build the report (PDF, or HTML without LaTeX)")
     _add_data_option(p)
@@ -156,6 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dd2424`` console script."""
+    import warnings
+
+    def one_line(message, category, *rest, **kw):  # this package's warnings: no source line
+        if category.__module__.split(".")[0] == "dd2424":
+            return f"warning: {message}\n"
+        return one_line.plain(message, category, *rest, **kw)
+
+    one_line.plain = getattr(warnings.formatwarning, "plain", warnings.formatwarning)
+    warnings.formatwarning = one_line
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -165,6 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"dd2424 {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `dd2424 train --progress | head -1`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        print(f"dd2424 {args.command}: stopped: its output pipe was closed", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -204,16 +248,10 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .experiments import run_training
-    from .training import TrainConfig
 
-    config = TrainConfig(
-        hidden=args.hidden, batch_norm=args.bn, init=args.init, lam=args.lam, eta_min=args.eta_min,
-        eta_max=args.eta_max, n_s=args.n_s, cycles=args.cycles, batch_size=args.batch, seed=args.seed,
-        dtype=args.dtype, bn_position=args.bn_position, dropout=args.dropout, flip=args.flip,
-        max_shift=args.max_shift, optimizer=args.optimizer, precise_bn=args.precise_bn,
-        precise_bn_per_epoch=args.precise_bn_per_epoch, test_flips=args.test_flips,
-        history_train_samples=args.history_train_samples,
-    )  # fmt: skip
+    config = _config_from_args(args)
+    if args.out:
+        check_output_file(args.out)
     progress = _print_progress if args.progress else None
     from threadpoolctl import threadpool_limits
 
@@ -233,6 +271,24 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"training {record['train_seconds']:.1f} s (+ {record['eval_seconds']:.1f} s of history evaluation)")
         print(f"data: {record['data']['provenance']}")
     return EXIT_DIVERGED if record["diverged"] else 0
+
+
+def check_output_file(path: str) -> None:
+    """Refuse, before any work, an output path that could not be written: a folder, a missing or
+    unwritable folder, a path under a file. The folder is not created: a typo should not make one."""
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(f"--out {path} is a folder; give a file name such as {target / 'run.json'}")
+    folder = target.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ConfigError(f"--out {path}: {folder} {what}; create the folder first (mkdir -p) or choose another path")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=folder)
+    except OSError as exc:
+        raise ConfigError(f"--out {path}: cannot write in {folder} ({exc.strerror}); choose a writable folder") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _print_progress(record: dict) -> None:

@@ -12,6 +12,3 @@ class DataError(DD2424Error):
 class ConfigError(DD2424Error, ValueError):
     """An impossible hyper-parameter, shape or option."""
 
-
-class DivergedError(DD2424Error):
-    """Training produced a non-finite cost."""

@@ -24,12 +24,12 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from . import __version__
+from .analysis import analyse
+from .code_version import code_version
 from .errors import ConfigError
 from .files import json_ready, write_json_atomic
 from .training import TrainConfig, train
 
-#: modules whose content defines the numbers a run produces
-COMPUTING_MODULES = ("data.py", "layers.py", "network.py", "schedule.py", "training.py")
 
 
 @dataclass(frozen=True)
@@ -57,17 +57,6 @@ def load_data(spec: DataSpec):
 
 
 @functools.lru_cache(maxsize=1)
-def code_version() -> str:
-    """A short hash of the modules that compute results: it changes exactly when they do."""
-    digest = hashlib.sha256()
-    here = Path(__file__).parent
-    for name in COMPUTING_MODULES:
-        digest.update(name.encode())
-        digest.update((here / name).read_bytes())
-    return digest.hexdigest()[:12]
-
-
-@functools.lru_cache(maxsize=1)
 def git_commit() -> str | None:
     """The commit of the source checkout (with ``-dirty`` if modified), or None outside git."""
     here = Path(__file__).parent
@@ -82,11 +71,14 @@ def git_commit() -> str | None:
 
 
 def data_provenance(data) -> dict:
-    """What the report needs to say about the data."""
+    """What the report needs to say about the data (the source by name: no absolute paths)."""
+    from .data import source_name
+
     return {
-        "source": data.source,
+        "source": source_name(data.source),
         "provenance": data.provenance,
         "sha256": data.sha256,
+        "official": bool(getattr(data, "official", False)),
         "n_train": data.train.n,
         "n_val": data.val.n,
         "n_test": data.test.n,
@@ -96,7 +88,7 @@ def data_provenance(data) -> dict:
 def data_identity(spec: DataSpec) -> dict:
     """What :func:`data_provenance` says of ``spec``'s data, without decoding it.
 
-    The sha256 comes from the data module's index of sources (recomputed when the file has
+    The digests come from the data module's index of sources (recomputed when the file has
     changed); the split sizes follow from the official layout (50,000 training and 10,000 test
     images, checked whenever the data is decoded) and the spec. So a sweep whose runs are all
     saved finds them without loading 700 MB; :func:`run_cached` checks the identity against the
@@ -105,12 +97,17 @@ def data_identity(spec: DataSpec) -> dict:
     from . import data as cifar
 
     source = cifar.resolve_source(spec.source)
-    sha = cifar._source_sha256(source, cifar.default_cache_dir())
+    sha, md5 = cifar.source_digests(source, cifar.default_cache_dir())
     full = {"n_train": 50000 - cifar.N_VAL, "n_val": cifar.N_VAL, "n_test": 10000}
     sizes = {k: min(getattr(spec, k) or n, n) for k, n in full.items()}
-    provenance = cifar.OFFICIAL_PROVENANCE if source.official else f"local copy, sha256 {sha}"
-    origin = cifar.OFFICIAL_URL if source.official else str(source.path)
-    return {"source": origin, "provenance": provenance, "sha256": sha, **sizes}
+    provenance = cifar.provenance_label(source, sha, md5)
+    return {
+        "source": cifar.source_name(source.origin),
+        "provenance": provenance,
+        "sha256": sha,
+        "official": provenance == cifar.OFFICIAL_PROVENANCE,
+        **sizes,
+    }
 
 
 def run_key(config: TrainConfig, data_prov: dict) -> str:
@@ -139,6 +136,7 @@ def run_training(
     tic = time.perf_counter()
     net = config.build_network(data.train.X.shape[1], len(data.label_names))
     result = train(net, data, config, progress=progress)
+    analysis = None if result.diverged else analyse(net, data, config)
     record = {
         "config": config.to_dict(),
         "seed": config.seed,
@@ -156,6 +154,7 @@ def run_training(
         "final": result.final,
         "final_running_averages": result.final_running_averages,
         "history": result.history,
+        "analysis": analysis,
     }
     for split in ("train", "val", "test"):
         record[f"{split}_accuracy"] = result.final.get(split, {}).get("accuracy", float("nan"))

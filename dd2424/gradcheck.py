@@ -125,16 +125,42 @@ def gradcheck_network(
     ``X`` and ``y`` (e.g. the first ``n_samples`` rows and ``n_inputs`` dimensions of the real
     data) default to standard-normal inputs with random labels from ``seed``.
     """
+    check_gradcheck_sizes(n_inputs if X is None else X.shape[1], n_samples if X is None else X.shape[0], batch_norm, lam, seed)
     rng = np.random.default_rng(seed)
     if X is None:
         X = rng.standard_normal((n_samples, n_inputs))
     if y is None:
         y = rng.integers(0, n_classes, X.shape[0])
+    sizes = [X.shape[1], *hidden, n_classes]
+    n_checked = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:])) + (2 * sum(hidden) if batch_norm else 0)
+    if n_checked > MAX_CHECKED:
+        raise ConfigError(f"this network has {n_checked} parameters, each needing two cost evaluations; the check "
+                          f"allows at most {MAX_CHECKED} (under a minute): use fewer inputs or smaller hidden layers")  # fmt: skip
     net = KLayerNet(
-        [X.shape[1], *hidden, n_classes], batch_norm=batch_norm, init="he", seed=seed, dtype=np.float64,
+        sizes, batch_norm=batch_norm, init="he", seed=seed, dtype=np.float64,
         bn_position=bn_position, dropout=dropout,
     )  # fmt: skip
     return check_gradients(net, X, y, lam, reference=reference)
+
+
+#: every entry of W1 costs two evaluations of the cost: beyond these sizes a check takes minutes
+MAX_INPUTS, MAX_SAMPLES, MAX_CHECKED = 3072, 1000, 20000
+
+
+def check_gradcheck_sizes(n_inputs: int, n_samples: int, batch_norm: bool, lam: float, seed: int) -> None:
+    """Refuse a gradient check that cannot mean anything or would not finish in reasonable time."""
+    if not 1 <= n_inputs <= MAX_INPUTS:
+        raise ConfigError(f"inputs must be between 1 and {MAX_INPUTS} (CIFAR-10 has 3072 dimensions; "
+                          f"each costs two cost evaluations per hidden unit), got {n_inputs}")  # fmt: skip
+    if not 1 <= n_samples <= MAX_SAMPLES:
+        raise ConfigError(f"samples must be between 1 and {MAX_SAMPLES}, got {n_samples}")
+    if batch_norm and n_samples < 2:
+        raise ConfigError("with batch normalisation the check needs at least 2 samples: "
+                          "one sample has zero variance and BN's gradient vanishes")  # fmt: skip
+    if not (lam >= 0 and np.isfinite(lam)):
+        raise ConfigError(f"lambda must be a finite number >= 0, got {lam}")
+    if int(seed) != seed or seed < 0:
+        raise ConfigError(f"seed must be an integer >= 0, got {seed}")
 
 
 def max_relative_error(entries: Sequence[GradCheckEntry]) -> float:

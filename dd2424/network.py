@@ -125,17 +125,6 @@ class KLayerNet:
                 params[f"beta{l}"] = np.zeros(self.sizes[l], dtype=self.dtype)
         return params
 
-    @property
-    def n_params(self) -> int:
-        """Number of trainable scalars."""
-        return sum(p.size for p in self.params.values())
-
-    def describe(self) -> str:
-        """One line: layer sizes, BN, initialisation and dtype."""
-        bn = f"BN {self.bn_position} ReLU" if self.batch_norm else "no BN"
-        drop = f", dropout {self.dropout}" if self.dropout else ""
-        return f"{self.k}-layer {self.sizes}, {bn}{drop}, init {self.init}, {self.dtype.name}"
-
     # ------------------------------------------------------------------ training mode
 
     def forward_backward(
@@ -159,30 +148,44 @@ class KLayerNet:
 
     def _train_forward(self, X: np.ndarray, rng: np.random.Generator | None) -> tuple[np.ndarray, list, BatchStats]:
         """Scores in training mode (BN with batch statistics), the caches of every layer and the statistics."""
-        p = self.params
         x = self._as_input(X)
         caches = []
         stats = BatchStats([], [])
         for l in range(1, self.k):
-            cache = {}
-            bias = None if self.batch_norm and self.bn_position == "before" else p[f"b{l}"]
-            s, cache["affine"] = layers.affine_forward(x, p[f"W{l}"], bias)
-            if self.batch_norm and self.bn_position == "before":
-                s = self._bn_train(s, l, cache, stats)
-            x, cache["relu"] = layers.relu_forward(s)
-            if self.batch_norm and self.bn_position == "after":
-                x = self._bn_train(x, l, cache, stats)
-            if self.dropout and rng is not None:
-                x, cache["dropout"] = layers.dropout_forward(x, self.dropout, rng)
+            x, cache = self._hidden_layer(x, l, stats, rng)
             caches.append(cache)
-        scores, last_cache = layers.affine_forward(x, p[f"W{self.k}"], p[f"b{self.k}"])
+        scores, last_cache = layers.affine_forward(x, self.params[f"W{self.k}"], self.params[f"b{self.k}"])
         caches.append({"affine": last_cache})
         return scores, caches, stats
 
-    def _bn_train(self, s: np.ndarray, l: int, cache: dict, stats: BatchStats) -> np.ndarray:
-        out, cache["bn"], mu, var = layers.batchnorm_train_forward(
-            s, self.params[f"gamma{l}"], self.params[f"beta{l}"], self.bn_eps
-        )
+    def _hidden_layer(
+        self, x: np.ndarray, l: int, stats: BatchStats | None, rng: np.random.Generator | None = None
+    ) -> tuple[np.ndarray, dict]:
+        """Hidden layer ``l``: affine, then ReLU with BN before or after it, then dropout.
+
+        One function for both modes: with ``stats`` (training) BN normalises with the batch's
+        statistics and appends them to ``stats``, and dropout draws masks from ``rng``; with
+        ``stats=None`` (evaluation) BN uses the running averages and there is no dropout.
+        """
+        p = self.params
+        cache: dict = {}
+        bn_before = self.batch_norm and self.bn_position == "before"
+        s, cache["affine"] = layers.affine_forward(x, p[f"W{l}"], None if bn_before else p[f"b{l}"])
+        if bn_before:
+            s = self._normalise(s, l, cache, stats)
+        x, cache["relu"] = layers.relu_forward(s)
+        if self.batch_norm and not bn_before:
+            x = self._normalise(x, l, cache, stats)
+        if stats is not None and self.dropout and rng is not None:
+            x, cache["dropout"] = layers.dropout_forward(x, self.dropout, rng)
+        return x, cache
+
+    def _normalise(self, s: np.ndarray, l: int, cache: dict, stats: BatchStats | None) -> np.ndarray:
+        """BN of layer ``l``: batch statistics in training (recorded in ``stats``), running averages otherwise."""
+        gamma, beta = self.params[f"gamma{l}"], self.params[f"beta{l}"]
+        if stats is None:
+            return layers.batchnorm_eval_forward(s, gamma, beta, self.running_means[l - 1], self.running_vars[l - 1], self.bn_eps)
+        out, cache["bn"], mu, var = layers.batchnorm_train_forward(s, gamma, beta, self.bn_eps)
         stats.means.append(mu)
         stats.variances.append(var)
         return out
@@ -283,22 +286,15 @@ class KLayerNet:
         return out
 
     def _eval_scores(self, x: np.ndarray) -> np.ndarray:
-        p = self.params
         for l in range(1, self.k):
-            bias = None if self.batch_norm and self.bn_position == "before" else p[f"b{l}"]
-            s, _ = layers.affine_forward(x, p[f"W{l}"], bias)
-            if self.batch_norm and self.bn_position == "before":
-                s = self._bn_eval(s, l)
-            x, _ = layers.relu_forward(s)
-            if self.batch_norm and self.bn_position == "after":
-                x = self._bn_eval(x, l)
-        return layers.affine_forward(x, p[f"W{self.k}"], p[f"b{self.k}"])[0]
+            x, _ = self._hidden_layer(x, l, None)
+        return layers.affine_forward(x, self.params[f"W{self.k}"], self.params[f"b{self.k}"])[0]
 
-    def _bn_eval(self, s: np.ndarray, l: int) -> np.ndarray:
-        p = self.params
-        return layers.batchnorm_eval_forward(
-            s, p[f"gamma{l}"], p[f"beta{l}"], self.running_means[l - 1], self.running_vars[l - 1], self.bn_eps
-        )
+    def first_hidden_output(self, X: np.ndarray) -> np.ndarray:
+        """What the second layer receives from the first hidden layer, in evaluation mode."""
+        if self.batch_norm and self.running_means is None:
+            raise ConfigError("this BN network has no running averages yet: train it for at least one step first")
+        return self._hidden_layer(self._as_input(X), 1, None)[0]
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities, ``(n, n_classes)``, in evaluation mode."""

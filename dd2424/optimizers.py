@@ -38,32 +38,40 @@ class Adam:
         self.v: dict[str, np.ndarray] = {}
         self._scratch: dict[str, np.ndarray] = {}
 
+    #: elements per block of the update: the block's five arrays (256 KiB each in float32) stay
+    #: in a 2 MiB L2 cache between the dozen operations, instead of streaming from memory each time
+    BLOCK = 65536
+
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], eta: float) -> None:
         self.t += 1
-        b1, b2 = self.beta1, self.beta2
         # the paper's efficient form: both bias corrections folded into the step size
-        step_size = eta * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        step_size = eta * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
         for name, param in params.items():
-            g = grads[name]
             if name not in self.m:
+                if not param.flags.c_contiguous:
+                    raise ConfigError(f"Adam updates parameters in place through flat views: {name} must be C-contiguous")
                 self.m[name] = np.zeros_like(param)
                 self.v[name] = np.zeros_like(param)
-                self._scratch[name] = np.empty_like(param)
-            # in place, in one preallocated buffer: for a wide network a fresh temporary per
-            # operation costs more than the arithmetic
-            m, v, tmp = self.m[name], self.v[name], self._scratch[name]
-            m *= b1
-            np.multiply(g, 1 - b1, out=tmp)
-            m += tmp
-            v *= b2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - b2
-            v += tmp
-            np.sqrt(v, out=tmp)
-            tmp += self.eps
-            np.divide(m, tmp, out=tmp)
-            tmp *= step_size
-            param -= tmp
+                self._scratch[name] = np.empty(min(param.size, self.BLOCK), dtype=param.dtype)
+            flat = [a.reshape(-1) for a in (param, grads[name], self.m[name], self.v[name])]
+            for start in range(0, param.size, self.BLOCK):
+                p, g, m, v = (a[start : start + self.BLOCK] for a in flat)
+                self._update(p, g, m, v, self._scratch[name][: p.size], step_size)
+
+    def _update(self, p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, tmp: np.ndarray, step_size: float) -> None:
+        """One block of the update, in place, with ``tmp`` as the only temporary."""
+        m *= self.beta1
+        np.multiply(g, 1 - self.beta1, out=tmp)
+        m += tmp
+        v *= self.beta2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - self.beta2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= step_size
+        p -= tmp
 
 
 def make_optimizer(name: str) -> SGD | Adam:

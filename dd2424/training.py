@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
 from .augment import augment_batch, mirror
 from .errors import ConfigError
+from . import layers
 from .layers import softmax
 from .network import KLayerNet
 from .optimizers import SGD, Adam, make_optimizer
@@ -38,47 +39,51 @@ class DataLike(Protocol):
     test: SplitLike
 
 
+def _option(default, help: str, *, flag: str | None = None, beyond: bool = False, choices=None, metavar: str | None = None):
+    """A :class:`TrainConfig` field with what the command line needs to offer it.
+
+    ``help`` becomes the flag's help text, ``flag`` its name when it is not the field's name,
+    and ``beyond`` marks an option beyond the assignment's training (off by default; recorded in
+    a run's configuration only when set).
+    """
+    meta = {"help": help, "flag": flag, "beyond": beyond, "choices": choices, "metavar": metavar}
+    return field(default=default, metadata=meta)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a training run; SPEC.md's defaults.
+    """Everything that defines a training run, with the assignment's defaults.
 
-    ``init`` is ``"he"``, ``"xavier"`` or a fixed sigma. ``records_per_cycle`` sets how often the
-    history evaluates cost, loss and accuracy on the training and validation data.
-
-    Options beyond SPEC.md, off by default: ``bn_position`` ``"after"`` the ReLU; ``dropout``
-    (probability of dropping a hidden unit); ``flip`` and ``max_shift`` (random horizontal flips
-    and translations of up to ``max_shift`` pixels of the training mini-batches); ``optimizer``
-    ``"adam"`` (with the same cyclical learning rate, so choose ``eta_max`` for Adam, e.g.
-    1e-3); ``precise_bn`` (recompute the BN statistics on that many training samples after
-    training; the final metrics with the running averages are kept too); ``precise_bn_per_epoch``
-    (also recompute them this many times per epoch, so that the history's validation curve uses
-    population statistics too; the running averages then continue from them); ``test_flips``
-    (evaluate with the class probabilities averaged over each image and its mirror); and
-    ``history_train_samples`` (evaluate the training metrics of the history on the first that
-    many training samples, to save time on large networks; ``None``: all).
+    Each field is the one place where an option, its default and its help text live: the
+    ``dd2424 train`` flags and the set of options beyond the assignment
+    (:data:`EXTENSION_DEFAULTS`) are derived from these fields, and :meth:`validate` checks
+    every value once, whoever built the configuration.
     """
 
-    hidden: tuple[int, ...] = (50, 50)
-    batch_norm: bool = True
-    init: str | float = "he"
-    lam: float = 0.005
-    eta_min: float = 1e-5
-    eta_max: float = 1e-1
-    n_s: int = 2250
-    cycles: int = 2
-    batch_size: int = 100
-    seed: int = 0
-    dtype: str = "float32"
-    records_per_cycle: int = 10
-    bn_position: str = "before"
-    dropout: float = 0.0
-    flip: bool = False
-    max_shift: int = 0
-    optimizer: str = "sgd"
-    precise_bn: int = 0
-    precise_bn_per_epoch: int = 0
-    test_flips: bool = False
-    history_train_samples: int | None = None
+    hidden: tuple[int, ...] = _option((50, 50), "hidden layer sizes, comma-separated", metavar="H1,H2")
+    batch_norm: bool = _option(True, "batch normalisation of every hidden layer", flag="bn")
+    init: str | float = _option("he", "initial weights: he, xavier or a fixed sigma such as 1e-3", metavar="he|xavier|SIGMA")
+    lam: float = _option(0.005, "L2 regularisation lambda")
+    eta_min: float = _option(1e-5, "lowest learning rate of the cycle")
+    eta_max: float = _option(1e-1, "highest learning rate of the cycle")
+    n_s: int = _option(2250, "half-cycle length in update steps")
+    cycles: int = _option(2, "number of learning-rate cycles")
+    batch_size: int = _option(100, "mini-batch size", flag="batch")
+    seed: int = _option(0, "seed of the initialisation, shuffling, augmentation and dropout (>= 0)")
+    dtype: str = _option("float32", "floating-point type of the parameters", choices=("float32", "float64"))
+    records_per_cycle: int = _option(10, "history records (train and validation metrics) per cycle")
+    bn_position: str = _option("before", "BN before or after the ReLU", beyond=True, choices=("before", "after"))
+    dropout: float = _option(0.0, "probability of dropping a hidden unit (inverted dropout)", beyond=True)
+    flip: bool = _option(False, "random horizontal flips of the training images", beyond=True)
+    max_shift: int = _option(0, "random translations of up to this many pixels", beyond=True)
+    optimizer: str = _option("sgd", "sgd or adam (with the same cyclical rate; choose eta_max about 1e-3)",
+                             beyond=True, choices=("sgd", "adam"))  # fmt: skip
+    precise_bn: int = _option(0, "recompute the BN statistics on N training samples after training", beyond=True, metavar="N")
+    precise_bn_per_epoch: int = _option(0, "with precise_bn: also recompute them K times per epoch (for the history)",
+                                        beyond=True, metavar="K")  # fmt: skip
+    test_flips: bool = _option(False, "evaluate with the probabilities averaged over each image and its mirror", beyond=True)
+    history_train_samples: int | None = _option(None, "evaluate the history's training metrics on the first N training samples",
+                                                beyond=True, metavar="N")  # fmt: skip
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -93,6 +98,8 @@ class TrainConfig:
         check_cyclical(self.eta_min, self.eta_max, self.n_s)
         if int(self.cycles) != self.cycles or self.cycles < 1:
             raise ConfigError(f"cycles must be a positive integer, got {self.cycles}")
+        if int(self.seed) != self.seed or self.seed < 0:
+            raise ConfigError(f"seed must be an integer >= 0 (numpy's generators take no negative seeds), got {self.seed}")
         if int(self.batch_size) != self.batch_size or self.batch_size < 1:
             raise ConfigError(f"batch size must be a positive integer, got {self.batch_size}")
         if self.dtype not in ("float32", "float64"):
@@ -134,12 +141,8 @@ class TrainConfig:
         return d
 
 
-#: the options beyond SPEC.md and their defaults (which reproduce SPEC.md's training exactly)
-EXTENSION_DEFAULTS = {
-    "bn_position": "before", "dropout": 0.0, "flip": False, "max_shift": 0, "optimizer": "sgd",
-    "precise_bn": 0, "precise_bn_per_epoch": 0, "test_flips": False,
-    "history_train_samples": None,
-}  # fmt: skip
+#: the options beyond the assignment and their defaults (which reproduce its training exactly)
+EXTENSION_DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.metadata["beyond"]}
 
 
 @dataclass
@@ -197,18 +200,30 @@ def evaluate(
     net: KLayerNet, X: np.ndarray, y: np.ndarray, lam: float = 0.0, test_flips: bool = False, chunk: int = 5000
 ) -> dict[str, float]:
     """``{"loss", "cost", "accuracy"}`` in evaluation mode; ``test_flips`` averages the class
-    probabilities of each image and its mirror (in chunks of rows, so the mirrored copy stays small)."""
+    probabilities of each image and its mirror (see :func:`log_proba`)."""
     if not test_flips:
         return net.evaluate(X, y, lam)
     y = np.asarray(y)
+    log_p = log_proba(net, X, test_flips, chunk)
+    loss = float(-log_p[np.arange(y.size), y].mean())
+    accuracy = float((log_p.argmax(axis=1) == y).mean())
+    return {"loss": loss, "cost": loss + lam * float(net.weight_penalty()), "accuracy": accuracy}
+
+
+def log_proba(net: KLayerNet, X: np.ndarray, test_flips: bool = False, chunk: int = 5000) -> np.ndarray:
+    """Log class probabilities ``(n, n_classes)`` in float64, as the final metrics see them.
+
+    With ``test_flips`` the probabilities of each image and its mirror are averaged (in chunks
+    of rows, so the mirrored copy stays small).
+    """
+    if not test_flips:
+        return layers.log_softmax(net.scores(X).astype(np.float64))
     log_p = np.empty((X.shape[0], net.sizes[-1]))
     for start in range(0, X.shape[0], chunk):
         rows = X[start : start + chunk]
         p = softmax(net.scores(rows).astype(np.float64)) + softmax(net.scores(mirror(rows)).astype(np.float64))
         log_p[start : start + chunk] = np.log(p / 2)
-    loss = float(-log_p[np.arange(y.size), y].mean())
-    accuracy = float((log_p.argmax(axis=1) == y).mean())
-    return {"loss": loss, "cost": loss + lam * float(net.weight_penalty()), "accuracy": accuracy}
+    return log_p
 
 
 def _loop(
@@ -244,6 +259,7 @@ def _loop(
                 f"training diverged at update step {step}: the cost became {float(cost)}; "
                 f"lower eta_max (now {config.eta_max}) or check the initialisation ({config.init})"
             )
+            result.train_seconds += time.perf_counter() - tic  # the time it ran is kept
             break
         if precise_every and (step + 1) % precise_every == 0:
             net.precise_bn(X[: config.precise_bn], b)  # counted as training time: it is part of the method

@@ -15,8 +15,10 @@ def _run(*args, env=None):
 
 @pytest.mark.parametrize(
     "args, fragment",
-    [(["train", "--hidden", "50,x"], "--hidden"), (["train", "--lam", "-1"], "--lam"), (["train", "--init", "bogus"], "--init"),
-     (["train", "--cycles", "0"], "--cycles"), (["gradcheck", "--samples", "0"], "--samples"), (["nonsense"], "invalid choice")],
+    [(["train", "--hidden", "50,x"], "--hidden"), (["train", "--lam", "-1"], "lambda"), (["train", "--init", "bogus"], "--init"),
+     (["train", "--cycles", "0"], "cycles"), (["train", "--seed", "-1"], "seed"), (["train", "--init", "-1"], "sigma"),
+     (["train", "--dropout", "1"], "dropout"), (["gradcheck", "--seed", "-1"], "seed"), (["gradcheck", "--lam", "inf"], "--lam"),
+     (["gradcheck", "--samples", "1"], "2 samples"), (["gradcheck", "--inputs", "5000"], "inputs"), (["gradcheck", "--samples", "0"], "--samples"), (["nonsense"], "invalid choice")],
 )  # fmt: skip
 def test_bad_arguments_exit_2_with_one_line(args, fragment):
     proc = _run(*args)
@@ -49,7 +51,9 @@ def test_train_json_on_real_data(real_data, capsys, tmp_path):
     for key in ("val_accuracy", "test_accuracy", "train_seconds", "config", "data"):
         assert key in summary
     assert summary["config"]["hidden"] == [20] and summary["config"]["n_s"] == 100
-    assert "sha256" in summary["data"]["provenance"] or "md5" in summary["data"]["provenance"]
+    assert len(summary["data"]["sha256"]) == 64 and summary["data"]["provenance"]
+    assert "/" not in summary["data"]["source"] or summary["data"]["source"].startswith("https://")  # no local path
+    assert summary["analysis"]["confusion"] and len(summary["analysis"]["mistakes"]) > 0
     assert summary["val_accuracy"] > 0.3
     saved = json.loads(out_file.read_text())
     assert len(saved["history"]["step"]) >= 10

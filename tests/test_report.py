@@ -134,7 +134,7 @@ def test_smoke_report_writes_every_figure_table_and_summary_key(smoke):
     summary = json.loads((out / "results" / "summary.json").read_text())
     assert set(SUMMARY_KEYS) <= set(summary)
     assert summary["profile"] == "smoke" and summary["seeds"] == [0, 1]
-    assert summary["data"]["n_train"] == 1000 and "sha256" in summary["data"]["provenance"]
+    assert summary["data"]["n_train"] == 1000 and len(summary["data"]["sha256"]) == 64 and summary["data"]["provenance"]
     assert summary["gradcheck"]["max"]["extended"] < 1e-7 and summary["gradcheck"]["max"]["float64"] < 1e-4
     assert set(summary["training"]) == {"3layer_nobn", "3layer_bn", "9layer_nobn", "9layer_bn"}
     for t in summary["training"].values():
