@@ -4,19 +4,22 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PROFILE ?= full
 JOBS   ?= 2
+# PyTorch, for the tests' cross-checks and the benchmark's comparison: the CPU build (about
+# 200 MB, where a CUDA build is several GB). Pin or mirror it with e.g. make test TORCH="torch==2.13.0".
+TORCH  ?= torch --index-url https://download.pytorch.org/whl/cpu
 
 .PHONY: report test quick smoke bench latex clean-venv
 
 report: $(VENV)/.installed          ## the main job: every experiment, figure, table and the PDF report
 	$(BIN)/dd2424 report --profile $(PROFILE) --jobs $(JOBS)
 
-test: $(VENV)/.installed            ## the test suite (a few minutes)
+test: $(VENV)/.installed $(VENV)/.torch   ## the test suite (a few minutes)
 	$(BIN)/python -m pytest
 
 quick: $(VENV)/.installed           ## the report in minutes, on less training
 	$(BIN)/dd2424 report --profile quick --jobs $(JOBS) --output-dir build-report/quick
 
-bench: $(VENV)/.installed           ## speed of the training step, vs PyTorch when it is installed
+bench: $(VENV)/.installed $(VENV)/.torch  ## speed of the training step, vs PyTorch when it is installed
 	$(BIN)/dd2424 bench
 
 latex:                              ## Debian/Ubuntu: the tools nbconvert needs for the PDF (run as root)
@@ -28,6 +31,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,dask]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
+
+$(VENV)/.torch: $(VENV)/.installed
+	@$(BIN)/python -m pip install --quiet $(TORCH) && touch $@ \
+	    || echo "make: PyTorch could not be installed; the tests skip their PyTorch cross-checks (CI requires them)"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -18,29 +18,22 @@ the implementations (so that a noisy neighbour slows all of them alike); a numbe
 
 from __future__ import annotations
 
-import datetime
 import json
-import os
-import platform
-import resource
 import sys
 import time
-import tracemalloc
 from typing import Callable, Sequence
 
 import numpy as np
 
-from .experiments import cpu_model
-from .network import BN_ALPHA, KLayerNet
-from .training import TrainConfig, gradient_step, train
+from .bench_machine import OtherProcesses, loadavg, machine_info, peak_rss_mib, traced_peak_mib
+from .bench_steps import BATCH, LAM, Batches, floor_step, our_step, torch_available, torch_step
+from .network import KLayerNet
+from .training import TrainConfig, train
 
 NETWORKS = {"3-layer": (50, 50), "9-layer": (50, 30, 20, 20, 10, 10, 10, 10), "wide": (1024, 512, 256)}
 DTYPES = ("float32", "float64")
 #: the wide network (about 100x the arithmetic of the 3-layer one) only in float32, with fewer steps
 WIDE_ONLY_DTYPE, WIDE_REPEATS_DIVISOR = "float32", 5
-BATCH = 100
-LAM = 0.005
-ETA = 0.01  # a constant learning rate: computing the cyclical one costs nothing measurable
 ROUNDS = 5  # timed rounds per case, alternating ours, floor and PyTorch
 WARMUP = 10  # untimed steps before each round (caches, BLAS threads, allocator)
 EVAL_REPEATS = 3
@@ -70,140 +63,16 @@ def _ms(seconds: np.ndarray) -> dict[str, float]:
     return {"median": float(median), "q1": float(q1), "q3": float(q3)}
 
 
-class _Batches:
-    """Consecutive mini-batches of a fixed random permutation of the training rows, like the trainer's."""
-
-    def __init__(self, n: int, seed: int = 0) -> None:
-        self.order = np.random.default_rng(seed).permutation(n)
-        self.position = 0
-
-    def next(self) -> np.ndarray:
-        if self.position + BATCH > self.order.size:
-            self.position = 0
-        batch = self.order[self.position : self.position + BATCH]
-        self.position += BATCH
-        return batch
-
-
-# ----------------------------------------------------------------------------- the three step functions
-
-
-def _our_step(net: KLayerNet, X: np.ndarray, y: np.ndarray) -> Callable[[], object]:
-    batches = _Batches(X.shape[0])
-
-    def step():
-        batch = batches.next()
-        return gradient_step(net, X[batch], y[batch], LAM, ETA)  # the trainer's gather and update
-
-    return step
-
-
-def _floor_step(net: KLayerNet, X: np.ndarray) -> Callable[[], object]:
-    """The matrix products of a step of ``net``, nothing else.
-
-    Forward ``x_l = x_{l-1} @ W_l`` for every layer; backward ``dW_l = x_{l-1}^T @ G_l`` for every
-    layer and ``G_{l-1} = G_l @ W_l^T`` for all but the first (the data needs no gradient), with
-    the operand layouts that :mod:`dd2424.layers` uses.
-    """
-    rng = np.random.default_rng(1)
-    x0 = np.asarray(X[_Batches(X.shape[0]).next()], dtype=net.dtype)
-    Ws = net.weights()
-    Gs = [rng.standard_normal((BATCH, W.shape[1])).astype(net.dtype) for W in Ws]
-
-    def step():
-        inputs = [x0]
-        for W in Ws[:-1]:
-            inputs.append(inputs[-1] @ W)
-        scores = inputs[-1] @ Ws[-1]
-        for l in range(len(Ws) - 1, -1, -1):
-            _dW = inputs[l].T @ Gs[l]
-            if l > 0:
-                _dx = Gs[l] @ Ws[l].T
-        return scores
-
-    return step
-
-
-def _torch_step(net: KLayerNet, X: np.ndarray, y: np.ndarray, threads: int) -> Callable[[], object]:
-    """The same network and step in PyTorch, as fast as a plain PyTorch loop gets.
-
-    Same initial parameters; hidden layers without bias (BN cancels it, as in ours);
-    ``BatchNorm1d`` with our epsilon and momentum ``1 - alpha = 0.1``; SGD with
-    ``weight_decay = 2 lambda`` on the weight matrices only (our cost has ``lambda ||W||^2``);
-    ``zero_grad(set_to_none=True)``; multi-tensor (``foreach``) SGD. Its one difference in the
-    maths, which does not change the work: PyTorch's running variance is the unbiased one.
-    """
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-
-    torch.set_num_threads(threads)
-    dtype = getattr(torch, net.dtype.name)
-    modules: list[nn.Module] = []
-    for l in range(1, net.k + 1):
-        d_in, d_out = net.params[f"W{l}"].shape
-        modules.append(nn.Linear(d_in, d_out, bias=(l == net.k), dtype=dtype))
-        if l < net.k:
-            modules += [nn.BatchNorm1d(d_out, eps=net.bn_eps, momentum=1 - BN_ALPHA, dtype=dtype), nn.ReLU()]
-    model = nn.Sequential(*modules).train()
-    weights = [m.weight for m in model if isinstance(m, nn.Linear)]
-    with torch.no_grad():
-        for l, W in enumerate(weights, start=1):
-            W.copy_(torch.from_numpy(net.params[f"W{l}"].T))  # PyTorch stores W as (d_out, d_in)
-    decayed = {id(p) for p in weights}
-    others = [p for p in model.parameters() if id(p) not in decayed]
-    opt = torch.optim.SGD(
-        [{"params": weights, "weight_decay": 2 * LAM}, {"params": others, "weight_decay": 0.0}], lr=ETA, foreach=True
-    )
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)  # shared memory, no copy
-    batches = _Batches(X.shape[0])
-
-    def step():
-        batch = torch.from_numpy(batches.next())
-        xb, yb = Xt[batch].to(dtype), yt[batch]  # .to is a no-op in float32, a conversion in float64
-        opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(xb), yb)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
-
-
 # ----------------------------------------------------------------------------- measurements
-
-
-def _torch_available() -> tuple[bool, str]:
-    try:
-        import torch  # noqa: F401
-    except ImportError as error:
-        return False, f"PyTorch is not installed ({error}); pip install 'dd2424[torch]' to compare"
-    return True, ""
-
-
-def _peak_rss_mib() -> float:
-    """High-water mark of the process's resident memory (``getrusage`` ``ru_maxrss``)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)  # bytes on macOS, KiB on Linux
-
-
-def _traced_peak_mib(f: Callable[[], object]) -> float:
-    """Peak of the memory that ``f`` allocates through Python and numpy (``tracemalloc``)."""
-    tracemalloc.start()
-    try:
-        f()
-        return tracemalloc.get_traced_memory()[1] / 2**20
-    finally:
-        tracemalloc.stop()
 
 
 def _bench_case(hidden: Sequence[int], dtype: str, data, repeats: int, threads: int, with_torch: bool) -> dict:
     X, y = data.train.X, data.train.y
     net = KLayerNet([X.shape[1], *hidden, data.n_classes], batch_norm=True, seed=0, dtype=dtype)
-    steps = {"ours": _our_step(net, X, y), "floor": _floor_step(net, X)}
+    steps = {"ours": our_step(net, X, y), "floor": floor_step(net, X)}
     if with_torch:
-        steps["torch"] = _torch_step(net, X, y, threads)
-    batches = _Batches(X.shape[0])
+        steps["torch"] = torch_step(net, X, y, threads)
+    batches = Batches(X.shape[0])
     steps["gather"] = lambda: np.asarray(X[batches.next()], dtype=net.dtype)  # the gather alone
     times = {name: _ms(t) for name, t in _time_steps(steps, repeats).items()}
 
@@ -228,9 +97,9 @@ def _bench_case(hidden: Sequence[int], dtype: str, data, repeats: int, threads: 
         evals.append(time.perf_counter() - tic)
     case["eval_samples"] = int(X.shape[0])
     case["eval_ms"] = float(np.median(evals)) * 1e3
-    case["eval_traced_peak_mib"] = _traced_peak_mib(lambda: net.evaluate(X, y, LAM))
+    case["eval_traced_peak_mib"] = traced_peak_mib(lambda: net.evaluate(X, y, LAM))
     step = steps["ours"]
-    case["step_traced_peak_mib"] = _traced_peak_mib(lambda: [step() for _ in range(5)])
+    case["step_traced_peak_mib"] = traced_peak_mib(lambda: [step() for _ in range(5)])
     return case
 
 
@@ -252,34 +121,6 @@ def _full_run(data) -> dict:
     }
 
 
-def _machine(threads: int, torch_ran: bool) -> dict:
-    from threadpoolctl import threadpool_info
-
-    info = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "cpu": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "threads": threads,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "blas": [
-            {k: lib.get(k) for k in ("internal_api", "version", "architecture", "threading_layer", "num_threads")}
-            for lib in threadpool_info()
-            if lib.get("user_api") == "blas"
-        ],
-        "torch": None,
-    }
-    if torch_ran:
-        import torch
-
-        info["torch"] = torch.__version__
-        info["torch_blas"] = "mkl" if torch.backends.mkl.is_available() else "other"
-        info["torch_threads"] = torch.get_num_threads()
-    return info
-
-
 def bench(
     data=None,
     *,
@@ -299,8 +140,8 @@ def bench(
     from threadpoolctl import threadpool_limits
 
     log = log or (lambda message: None)
-    out: dict = {"batch_size": BATCH, "repeats": repeats, "threads": threads, "load_average_before": _loadavg()}
-    neighbours = _OtherProcesses()
+    out: dict = {"batch_size": BATCH, "repeats": repeats, "threads": threads, "load_average_before": loadavg()}
+    neighbours = OtherProcesses()
     with threadpool_limits(limits=threads):
         if data is None:
             from .data import load_cifar10
@@ -317,14 +158,14 @@ def bench(
 
         if full_run:
             log("full default training run (2 cycles, 3-layer BN, float32)")
-            during = _OtherProcesses()
+            during = OtherProcesses()
             out["full_run"] = _full_run(data)
             out["full_run"]["other_cpus_busy"] = during.cpus()
         else:
             out["full_run"] = None
-        out["peak_rss_mib_before_torch"] = _peak_rss_mib()
+        out["peak_rss_mib_before_torch"] = peak_rss_mib()
 
-        torch_ok, why = _torch_available() if use_torch else (False, "skipped (--no-torch)")
+        torch_ok, why = torch_available() if use_torch else (False, "skipped (--no-torch)")
         out["torch_ran"] = torch_ok
         if not torch_ok:
             out["torch_skipped_because"] = why
@@ -333,59 +174,21 @@ def bench(
             wide = name == "wide"
             for dtype in (WIDE_ONLY_DTYPE,) if wide else DTYPES:
                 log(f"{name} {dtype}")
-                during = _OtherProcesses()
+                during = OtherProcesses()
                 n_steps = max(1, repeats // WIDE_REPEATS_DIVISOR) if wide else repeats
                 cases[f"{name} {dtype}"] = _bench_case(hidden, dtype, data, n_steps, threads, torch_ok)
                 cases[f"{name} {dtype}"]["other_cpus_busy"] = during.cpus()
         out["cases"] = cases
-        out["machine"] = _machine(threads, torch_ok)
-    out["peak_rss_mib"] = _peak_rss_mib()
+        out["machine"] = machine_info(threads, torch_ok)
+    out["peak_rss_mib"] = peak_rss_mib()
     out["memory_method"] = (
         "peak_rss_mib*: getrusage ru_maxrss, the whole process's resident high-water mark (data, "
         "libraries, PyTorch once imported); *_traced_peak_mib: tracemalloc, the peak of what numpy "
         "allocates during 5 steps / one evaluation, beyond the data already loaded"
     )
-    out["load_average_after"] = _loadavg()
+    out["load_average_after"] = loadavg()
     out["other_cpus_busy"] = neighbours.cpus()
     return out
-
-
-def _loadavg() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
-
-
-class _OtherProcesses:
-    """How many CPUs other processes (and the hypervisor) kept busy while we measured.
-
-    The busy time of all CPUs (``/proc/stat``: everything but idle and iowait) minus this
-    process's own CPU time (all its threads), divided by the wall time: 0 on an idle machine,
-    1 when a neighbour holds a whole core. ``None`` where ``/proc/stat`` does not exist.
-    """
-
-    def __init__(self) -> None:
-        self.start = self._sample()
-
-    @staticmethod
-    def _sample() -> tuple[float, float, float] | None:
-        try:
-            with open("/proc/stat") as f:
-                ticks = [int(v) for v in f.readline().split()[1:9]]  # user .. steal
-        except (OSError, ValueError):
-            return None
-        busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        return time.perf_counter(), busy, own.ru_utime + own.ru_stime
-
-    def cpus(self) -> float | None:
-        end = self._sample()
-        if self.start is None or end is None:
-            return None
-        wall = end[0] - self.start[0]
-        other = (end[1] - self.start[1]) - (end[2] - self.start[2])
-        return round(max(0.0, other / wall), 2) if wall > 0 else None
 
 
 # ----------------------------------------------------------------------------- output

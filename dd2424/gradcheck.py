@@ -1,4 +1,4 @@
-"""Compare analytic gradients with centred finite differences (SPEC.md, "Checking the gradients").
+"""Compare analytic gradients with centred finite differences (`docs/maths.md`, section 4).
 
 :func:`numerical_gradient` is a tiny generic helper (a function of an array, perturbed in place);
 :func:`check_gradients` applies it to every parameter of a float64 :class:`~dd2424.network.KLayerNet`
@@ -23,7 +23,7 @@ REL_EPS = 1e-10
 
 #: dtypes in which the numerical reference cost can be evaluated
 REFERENCES = {"float64": np.float64, "extended": np.longdouble}
-#: step h per reference: SPEC.md's 1e-5 in float64; in extended precision the rounding floor
+#: step h per reference: the usual 1e-5 in float64; in extended precision the rounding floor
 #: is low enough that a smaller step pays, cutting the O(h^2) truncation error 100-fold
 DEFAULT_H = {"float64": 1e-5, "extended": 1e-6}
 

@@ -1,7 +1,7 @@
-"""The building blocks of the network, one short function per formula of SPEC.md.
+"""The building blocks of the network, one short function per formula of `docs/maths.md`.
 
 Samples are rows: an input ``x`` of a layer has shape ``(n, d_in)`` and a weight matrix
-``W`` has shape ``(d_in, d_out)``, so the affine map of SPEC.md's ``s = W x + b`` (columns)
+``W`` has shape ``(d_in, d_out)``, so the affine map ``s = W x + b`` of column vectors
 reads ``s = x @ W + b`` here (rows).
 
 Every ``*_forward`` returns ``(out, cache)`` and the matching ``*_backward`` takes the
@@ -134,7 +134,7 @@ def batchnorm_eval_forward(
 
 
 def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients of BN in training mode (statistics from the batch), SPEC.md's formulas.
+    """Gradients of BN in training mode (statistics from the batch), `docs/maths.md` section 3.
 
     ``dgamma = sum_i G_i * s_hat_i``, ``dbeta = sum_i G_i``; then with ``G <- G * gamma``,
     ``ds = (v + eps)^-1/2 * (G - mean(G) - s_hat * mean(G * s_hat))``.

@@ -1,16 +1,16 @@
-"""``KLayerNet``: the k-layer fully-connected network of SPEC.md, with optional batch normalisation.
+"""``KLayerNet``: the k-layer fully-connected network of `docs/maths.md`, with optional batch normalisation.
 
 Parameters live in ``net.params``, a dict of arrays with keys ``W1..Wk``, ``b1..bk`` and, with
 BN, ``gamma1..gamma{k-1}`` and ``beta1..beta{k-1}``; ``W_l`` has shape ``(d_{l-1}, d_l)`` and
 samples are rows. The network composes the layer functions of :mod:`dd2424.layers`; it knows
 nothing of optimisation, schedules or files.
 
-With BN before the ReLU (SPEC.md's network), the bias ``b_l`` of a hidden layer is cancelled
+With BN before the ReLU (the assignment's network), the bias ``b_l`` of a hidden layer is cancelled
 exactly by the mean subtraction (``s + b - mean(s + b) = s - mean(s)``), so the forward pass
 leaves it out and its gradient is exactly zero. The parameter is kept so that every network has
 the same parameter layout.
 
-Options beyond SPEC.md (all off by default): BN after the ReLU, inverted dropout on the hidden
+Options beyond the assignment (all off by default): BN after the ReLU, inverted dropout on the hidden
 layers, and PreciseBN (population statistics recomputed with the fixed model).
 """
 
@@ -68,7 +68,7 @@ class KLayerNet:
     bn_eps:
         Epsilon of the BN denominator; default from :data:`DEFAULT_BN_EPS`.
     bn_position:
-        ``"before"`` the ReLU (SPEC.md, default) or ``"after"`` it; after, the hidden biases are
+        ``"before"`` the ReLU (the assignment's, default) or ``"after"`` it; after, the hidden biases are
         not cancelled and are trained.
     dropout:
         Probability of dropping each hidden unit in training (inverted dropout, after the

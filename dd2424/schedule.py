@@ -1,4 +1,4 @@
-"""Learning-rate schedules: the triangular cyclical rate of SPEC.md."""
+"""Learning-rate schedules: the triangular cyclical rate (`docs/maths.md`, section 5)."""
 
 from __future__ import annotations
 

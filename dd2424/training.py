@@ -1,7 +1,9 @@
-"""Mini-batch gradient descent with the cyclical learning rate (SPEC.md, "Training").
+"""Mini-batch gradient descent with the cyclical learning rate (`docs/maths.md`, section 5).
 
 The trainer sees the network only through ``forward_backward``, ``update_running_averages``,
-``params`` and ``evaluate``: it knows nothing of the layers' insides.
+``params``, ``scores``, ``evaluate``, ``precise_bn`` and ``weight_penalty``: it knows nothing of
+the layers' insides. ``TrainConfig`` is the one place where a training option, its default and
+its help text live.
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ class TrainConfig:
         )  # fmt: skip
 
     def to_dict(self) -> dict:
-        """Plain-JSON form (tuples become lists); options beyond SPEC.md appear only when set."""
+        """Plain-JSON form (tuples become lists); options beyond the assignment appear only when set."""
         d = asdict(self)
         d["hidden"] = list(self.hidden)
         for name, default in EXTENSION_DEFAULTS.items():

@@ -23,7 +23,7 @@ def real_data():
         message = (
             "DD2424_CIFAR10 is not set: point it to a cifar-10-python.tar.gz or "
             "cifar-10-batches-py folder (offline copy: "
-            "cifar-10-python.jpeg-derived.tar.gz, see SPEC.md)"
+            "cifar-10-python.jpeg-derived.tar.gz, see README.md, Data)"
         )
         if _in_ci():
             pytest.fail(f"CI is set but {message}", pytrace=False)
@@ -31,3 +31,20 @@ def real_data():
     from dd2424.data import load_cifar10
 
     return load_cifar10(path)
+
+
+@pytest.fixture(scope="session")
+def torch():
+    """PyTorch, for the cross-checks against our maths and the benchmark's comparison.
+
+    Skipped when it is not installed, except in CI, where that is a failure (``.ci/run``
+    installs the CPU build).
+    """
+    try:
+        import torch as module
+    except ImportError as error:
+        message = f"PyTorch is not installed ({error}); make test installs it where it can (see README.md, Tests)"
+        if _in_ci():
+            pytest.fail(f"CI is set but {message}", pytrace=False)
+        pytest.skip(message)
+    return module

@@ -64,8 +64,7 @@ def test_bench_command_prints_one_json_object(monkeypatch, capsys):
     assert _positive_finite(result["data_load_s"]) and result["n_train"] == 300
 
 
-def test_tiny_bench_against_pytorch():
-    pytest.importorskip("torch")
+def test_tiny_bench_against_pytorch(torch):
     result = bench_module.bench(_toy_data(), repeats=2, threads=1, use_torch=True, full_run=False)
     _check_result(result, with_torch=True)
     assert result["machine"]["torch"]
@@ -97,8 +96,7 @@ def _torch_cost(torch, net, params, X, y, lam):
 
 
 @pytest.mark.parametrize("batch_norm", [True, False])
-def test_gradients_match_pytorch_autograd_in_float64(batch_norm):
-    torch = pytest.importorskip("torch")
+def test_gradients_match_pytorch_autograd_in_float64(batch_norm, torch):
     rng = np.random.default_rng(0)
     n, lam = 9, 0.1
     net = KLayerNet([12, 7, 6, 4], batch_norm=batch_norm, seed=1, dtype=np.float64)

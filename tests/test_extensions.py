@@ -1,4 +1,4 @@
-"""Options beyond SPEC.md: BN after the ReLU, dropout, PreciseBN, augmentation in training, Adam."""
+"""Options beyond the assignment: BN after the ReLU, dropout, PreciseBN, augmentation in training, Adam."""
 
 from dataclasses import replace
 from types import SimpleNamespace
