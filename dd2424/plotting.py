@@ -10,6 +10,7 @@ screens and HTML, the PDF itself for the LaTeX report.
 from __future__ import annotations
 
 import base64
+import math
 import os
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -19,17 +20,27 @@ from matplotlib.figure import Figure
 
 from .files import atomic_path
 
+#: the report's text width: A4 with 2.5 cm margins (dd2424/templates/dd2424_latex), in inches.
+#: Figures are drawn at this width so that the PDF shows them at 100 %: the font sizes below
+#: are the printed sizes (none under 8 pt).
+TEXT_WIDTH = 6.3
+MIN_FONT_SIZE = 8.0
 STYLE = {
-    "font.size": 10,
-    "axes.titlesize": 10.5,
-    "axes.labelsize": 10,
-    "legend.fontsize": 9,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
+    "font.size": 9,
+    "axes.titlesize": 9,
+    "axes.labelsize": 9,
+    "figure.titlesize": 10,
+    "legend.fontsize": 8,
+    "legend.title_fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
     "axes.grid": True,
     "grid.alpha": 0.3,
     "axes.spines.top": False,
     "axes.spines.right": False,
+    "axes.xmargin": 0.02,
+    "axes.ymargin": 0.08,  # keeps a flat line (a network stuck at chance) off the frame
+    "lines.linewidth": 1.3,
 }
 TRAIN_COLOR, VAL_COLOR, TEST_COLOR = "C0", "C1", "C2"
 _PANELS = (("loss", "loss (cross-entropy)"), ("cost", "cost (loss + L2 penalty)"), ("accuracy", "accuracy (%)"))
@@ -45,32 +56,80 @@ def _band(ax, steps, curve: Mapping, color: str, label: str, scale: float = 1.0)
     lo = [None if v is None else scale * v for v in curve["min"]]
     hi = [None if v is None else scale * v for v in curve["max"]]
     as_float = lambda xs: [float("nan") if v is None else v for v in xs]  # noqa: E731
-    ax.plot(steps, as_float(mean), color=color, lw=1.6, label=label)
+    ax.plot(steps, as_float(mean), color=color, label=label)
     ax.fill_between(steps, as_float(lo), as_float(hi), color=color, alpha=0.22, lw=0)
 
 
-def plot_training_curves(curves: Mapping, title: str) -> Figure:
-    """Loss, cost and accuracy vs update step: training and validation, mean over seeds, min-max band."""
-    n_runs = max(curves["n"]) if curves["n"] else 0
+def plot_training_curves(curves: Mapping, title: str, ylims: Mapping[str, tuple[float, float]] | None = None) -> Figure:
+    """Loss, cost and accuracy vs update step: training and validation, mean over seeds, min-max band.
+
+    ``ylims`` maps ``"loss"``, ``"cost"``, ``"accuracy"`` (percent) to y limits, e.g. from
+    :func:`training_curves_limits` so that figures compared in the text share their axes.
+    """
     with matplotlib.rc_context(STYLE):
-        fig = _figure(10, 3.3)
+        fig = _figure(TEXT_WIDTH, 2.55)
         axes = fig.subplots(1, 3)
-        for ax, (key, label) in zip(axes, _PANELS):
-            scale = 100.0 if key == "accuracy" else 1.0
-            _band(ax, curves["step"], curves[f"train_{key}"], TRAIN_COLOR, "training", scale)
-            _band(ax, curves["step"], curves[f"val_{key}"], VAL_COLOR, "validation", scale)
-            ax.set_xlabel("update step")
-            ax.set_ylabel(label)
-        axes[0].legend(loc="upper right", title=f"mean of {n_runs} seed{'s' if n_runs != 1 else ''}; band min-max",
-                       title_fontsize=8.5)  # fmt: skip
+        _curves_row(axes, curves, ylims, xlabel=True)
+        _curves_legend(fig, curves)
         fig.suptitle(title)
     return fig
+
+
+def plot_training_curves_pair(curves_a: Mapping, title_a: str, curves_b: Mapping, title_b: str) -> Figure:
+    """Two networks' curves (e.g. without and with BN) in two rows whose y axes are shared per column."""
+    limits = training_curves_limits(curves_a, curves_b)
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(TEXT_WIDTH, 4.6)
+        axes = fig.subplots(2, 3, sharex=True)
+        for row, (curves, title) in enumerate(((curves_a, title_a), (curves_b, title_b))):
+            _curves_row(axes[row], curves, limits, xlabel=row == 1)
+            axes[row][1].set_title(title)
+        _curves_legend(fig, curves_a, curves_b)
+    return fig
+
+
+def training_curves_limits(*curves: Mapping, margin: float = 0.06) -> dict[str, tuple[float, float]]:
+    """Common y limits (``loss``, ``cost``, ``accuracy`` in percent) of several curves dicts, with a margin."""
+    limits = {}
+    for key, _ in _PANELS:
+        scale = 100.0 if key == "accuracy" else 1.0
+        values = [scale * v for c in curves for part in ("train", "val") for stat in ("min", "max", "mean")
+                  for v in c.get(f"{part}_{key}", {}).get(stat, []) if v is not None and math.isfinite(v)]  # fmt: skip
+        if not values:
+            continue
+        lo, hi = min(values), max(values)
+        pad = margin * (hi - lo) if hi > lo else max(0.05 * abs(hi), 0.05)
+        limits[key] = (lo - pad, hi + pad)
+    return limits
+
+
+def _curves_row(axes, curves: Mapping, ylims: Mapping | None, xlabel: bool) -> None:
+    for ax, (key, label) in zip(axes, _PANELS):
+        scale = 100.0 if key == "accuracy" else 1.0
+        _band(ax, curves["step"], curves[f"train_{key}"], TRAIN_COLOR, "training", scale)
+        _band(ax, curves["step"], curves[f"val_{key}"], VAL_COLOR, "validation", scale)
+        if xlabel:
+            ax.set_xlabel("update step")
+        ax.set_ylabel(label)
+        if ylims and key in ylims:
+            ax.set_ylim(*ylims[key])
+
+
+def _curves_legend(fig: Figure, *curves: Mapping) -> None:
+    """One legend below the panels: training, validation and what the band is."""
+    from matplotlib.patches import Patch
+
+    n_runs = max((max(c["n"]) for c in curves if c["n"]), default=0)
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    handles.append(Patch(color="0.5", alpha=0.3, lw=0))
+    labels.append(f"mean of {n_runs} seed{'s' if n_runs != 1 else ''}; band: lowest to highest")
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
 
 
 def plot_lambda_search(rows: Sequence[Mapping], chosen: float, interval: tuple[float, float] | None = None) -> Figure:
     """Accuracy vs lambda (log x): validation (used for the choice) and test (only reported)."""
     with matplotlib.rc_context(STYLE):
-        fig = _figure(8.0, 4.0)
+        fig = _figure(TEXT_WIDTH, 3.3)
         ax = fig.subplots()
         if interval is not None:
             ax.axvspan(*interval, color="0.85", alpha=0.6, lw=0, label="fine-stage interval")
@@ -82,22 +141,27 @@ def plot_lambda_search(rows: Sequence[Mapping], chosen: float, interval: tuple[f
             val = [_pct(r["val_mean"]) for r in sel]
             val_err = [_pct(r["val_std"]) if r["n"] > 1 else 0.0 for r in sel]
             test = [_pct(r["test_mean"]) for r in sel]
-            ax.errorbar(lams, val, yerr=val_err, fmt=marker, color=VAL_COLOR, ms=6, capsize=3,
+            ax.errorbar(lams, val, yerr=val_err, fmt=marker, color=VAL_COLOR, ms=5, capsize=3,
                         label=f"validation, {stage}")  # fmt: skip
-            ax.plot(lams, test, marker, color=TEST_COLOR, ms=6, mfc="none", label=f"test, {stage} (not used)")
+            ax.plot(lams, test, marker, color=TEST_COLOR, ms=5, mfc="none", label=f"test, {stage} (not used)")
         ax.axvline(chosen, color="k", ls="--", lw=1, label=f"chosen lambda {chosen:.3g}")
         ax.set_xscale("log")
+        ax.margins(x=0.05)  # the end points' markers off the frame
         ax.set_xlabel("lambda (L2 regularisation)")
         ax.set_ylabel("accuracy (%)")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", frameon=False)
         ax.set_title("lambda search, 3-layer network with BN")
     return fig
 
 
 def plot_sensitivity_grid(cells: Sequence[Mapping], sigmas: Sequence[float]) -> Figure:
-    """Training and validation loss for each (BN, sigma) cell: rows without/with BN, columns sigma."""
+    """Training and validation loss for each (BN, sigma) cell: rows without/with BN, columns sigma.
+
+    All panels share their axes; the y limits have a margin, so a flat line (a network stuck at
+    chance, loss ln 10) stays off the frame.
+    """
     with matplotlib.rc_context(STYLE):
-        fig = _figure(10, 5.6)
+        fig = _figure(TEXT_WIDTH, 4.3)
         axes = fig.subplots(2, len(sigmas), sharex=True, sharey=True, squeeze=False)
         for cell in cells:
             row = 1 if cell["batch_norm"] else 0
@@ -113,8 +177,10 @@ def plot_sensitivity_grid(cells: Sequence[Mapping], sigmas: Sequence[float]) -> 
                 ax.set_xlabel("update step")
             if col == 0:
                 ax.set_ylabel("loss (cross-entropy)")
-        n_runs = max((max(c["curves"]["n"]) for c in cells if c["curves"]["n"]), default=0)
-        axes[0][0].legend(loc="upper right", title=f"mean of {n_runs} seeds; band min-max", title_fontsize=8.5)
+        limits = training_curves_limits(*(c["curves"] for c in cells), margin=0.08).get("loss")
+        if limits:
+            axes[0][0].set_ylim(*limits)
+        _curves_legend(fig, *(c["curves"] for c in cells))
         fig.suptitle("Sensitivity to the initial weight scale sigma (3-layer network [50, 50])")
     return fig
 
@@ -124,12 +190,16 @@ def _pct(value: float | None) -> float:
 
 
 def save_figure(fig: Figure, name: str, figures_dir: str | os.PathLike) -> "FigureFiles":
-    """Write ``<figures_dir>/<name>.pdf`` and ``.png`` (tight bounding box) through temp files + rename."""
+    """Write ``<figures_dir>/<name>.pdf`` and ``.png`` (tight bounding box) through temp files + rename.
+
+    The tight box with a small pad keeps a :data:`TEXT_WIDTH` figure within the text width, so
+    the PDF report shows it at its drawn size.
+    """
     folder = Path(figures_dir)
     folder.mkdir(parents=True, exist_ok=True)
     for ext, options in (("pdf", {"metadata": {"CreationDate": None}}), ("png", {"dpi": 150})):
         with atomic_path(folder / f"{name}.{ext}", suffix=f".{ext}") as tmp:
-            fig.savefig(tmp, format=ext, bbox_inches="tight", **options)
+            fig.savefig(tmp, format=ext, bbox_inches="tight", pad_inches=0.02, **options)
     return FigureFiles(folder / name)
 
 

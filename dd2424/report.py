@@ -2,10 +2,13 @@
 
 The pipeline, in order:
 
+0. lock the output folder (``build/report.lock``): a second pipeline on the same folder stops at
+   once with exit status 2, naming the folder and the running pipeline's pid;
 1. check the data (a clear error before anything runs) and delete the previous run's report
    (``report/dd2424-report.pdf|html``), ``results/summary.json`` and ``results/summary/*.json``,
    so that a run that fails leaves no report that looks complete and current;
-2. execute each notebook of :func:`dd2424.sweeps.pipeline_steps` with papermill (kernel
+2. execute each step of the chapter registry (:func:`dd2424.study.registry.pipeline_steps`:
+   which notebooks, in which order, with which parameters) with papermill (kernel
    ``python3`` started with *this* interpreter, so the notebooks import this ``dd2424``),
    saving the executed copies in ``build/notebooks/``; a failing cell stops the pipeline with
    the notebook's name and the cell's error (exit status 1);
@@ -24,25 +27,24 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import shutil  # noqa: F401 (tests patch report.shutil.which, which the export uses)
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
-from .sweeps import Paths, default_output_dir, get_profile, pipeline_steps, planned_runs, project_root
+from .export import REMOVE_CELL_TAGS, REMOVE_INPUT_TAGS, REPORT_NAME, export_report  # noqa: F401 (re-exported)
+from .study.paths import OutputFolderBusy, Paths, default_output_dir, lock_output_folder
+from .study.profiles import get_profile
+from .study.registry import notebooks_dir, pipeline_steps, planned_runs
+from .study.summary import PIPELINE_PART
 
-REPORT_NAME = "dd2424-report"
 REPORT_NOTEBOOK = "report.ipynb"
-LATEX_PACKAGES = "texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc"
-#: cell tags the export understands (set them in JupyterLab's property inspector)
-REMOVE_CELL_TAGS = {"remove_cell", "parameters", "injected-parameters"}
-REMOVE_INPUT_TAGS = {"remove_input"}
 
 EXIT_FAILED = 1
+EXIT_BUSY = 2
 
 
 def run_report(args) -> int:
@@ -73,8 +75,19 @@ def build_report(
     papermill parameters for it.
     """
     tic = time.perf_counter()
-    get_profile(profile)  # an unknown profile fails before anything is deleted
+    settings = get_profile(profile)  # an unknown profile fails before anything is deleted
     paths = Paths(output_dir if output_dir is not None else default_output_dir(profile))
+    try:
+        with lock_output_folder(paths):
+            return _build_report(tic, settings.name, paths, data, jobs, scheduler, force, dict(overrides or {}))
+    except OutputFolderBusy as busy:
+        print(f"dd2424 report: {busy}", file=sys.stderr, flush=True)
+        return EXIT_BUSY
+
+
+def _build_report(tic: float, profile: str, paths: Paths, data: str | None, jobs: int, scheduler: str | None,
+                  force: bool, overrides: dict) -> int:  # fmt: skip
+    """The pipeline, with the output folder locked."""
     notebooks = _notebooks_dir()
     provenance = _check_data(data)
     _remove_previous(paths)
@@ -85,21 +98,21 @@ def build_report(
 
     bar = sys.stderr.isatty()
     emit = _emitter(bar)
-    steps = pipeline_steps(profile)
+    steps = pipeline_steps()
     total = len(steps) + 1
-    emit(f"dd2424 report: profile {profile}, {planned_runs(profile)} training runs, jobs {jobs}"
+    runs = planned_runs(get_profile(profile))
+    emit(f"dd2424 report: profile {profile}, {runs} training runs, jobs {jobs}"
          f"{', scheduler ' + scheduler if scheduler else ''}; data: {provenance}; output: {paths.root}")  # fmt: skip
     common = {"profile": profile, "output_dir": str(paths.root), "data": data, "jobs": jobs, "scheduler": scheduler,
               "force": force, "progress_log": str(log)}  # fmt: skip
-    overrides = dict(overrides or {})
     timings: dict[str, float] = {}
-    with _ProgressTail(log, planned_runs(profile), emit):
-        for i, (notebook, name, parameters) in enumerate(steps, 1):
-            params = {**common, **parameters, **overrides.get(name, {})}
-            seconds = _execute(notebooks / notebook, name, params, paths, f"[notebook {i}/{total}]", emit, bar)
+    with _ProgressTail(log, runs, emit):
+        for i, (chapter, step) in enumerate(steps, 1):
+            params = {**common, **step.parameters, **overrides.get(step.name, {})}
+            seconds = _execute(notebooks / chapter.notebook, step.name, params, paths, f"[notebook {i}/{total}]", emit, bar)
             if seconds is None:
                 return EXIT_FAILED
-            timings[name] = seconds
+            timings[step.name] = seconds
     reused = sum("(reused)" in line for line in log.read_text().splitlines())
     _write_pipeline_part(paths, profile, timings, time.perf_counter() - tic, jobs, scheduler, reused)
 
@@ -116,8 +129,7 @@ def build_report(
 
 
 def _notebooks_dir() -> Path:
-    root = project_root()
-    folder = root / "notebooks" if root else None
+    folder = notebooks_dir()
     if folder is None or not (folder / REPORT_NOTEBOOK).is_file():
         raise ConfigError(
             "the report needs the notebooks/ folder of a source checkout of dd2424 "
@@ -175,71 +187,12 @@ def _write_pipeline_part(
 ) -> None:
     from .experiments import code_version, write_json_atomic
 
-    write_json_atomic(paths.summary_parts / "00_pipeline.json", {
+    write_json_atomic(paths.summary_parts / f"{PIPELINE_PART}.json", {
         "profile": profile,
         "code_version": code_version(),
         "pipeline": {"pipeline_seconds": seconds, "notebook_seconds": timings, "jobs": jobs, "scheduler": scheduler,
                      "reused_runs": reused_runs},
     })  # fmt: skip
-
-
-# --------------------------------------------------------------------------- export
-
-
-def export_report(executed: Path, report_dir: Path, emit: Callable[[str], None] = print) -> int:
-    """Write ``<report_dir>/dd2424-report.html`` and, with LaTeX available, ``.pdf``; exit status.
-
-    Both are written to temporary names and renamed at the end. Without xelatex or pandoc the
-    HTML is still written and the status is 0, after a warning naming the packages to install.
-    """
-    import nbformat
-    from nbconvert import HTMLExporter, PDFExporter
-    from traitlets.config import Config
-
-    nb = nbformat.read(executed, as_version=4)
-    config = Config()
-    config.TagRemovePreprocessor.enabled = True
-    config.TagRemovePreprocessor.remove_cell_tags = REMOVE_CELL_TAGS
-    config.TagRemovePreprocessor.remove_input_tags = REMOVE_INPUT_TAGS
-    config.TemplateExporter.exclude_input = True  # --no-input: no code even in an untagged cell
-    config.TemplateExporter.exclude_input_prompt = True
-    config.TemplateExporter.exclude_output_prompt = True
-    resources = {"metadata": {"name": REPORT_NAME, "path": str(executed.parent)}}
-
-    report_dir.mkdir(parents=True, exist_ok=True)
-    written: list[tuple[Path, Path]] = []
-    try:
-        html, _ = HTMLExporter(config=config).from_notebook_node(nb, resources=dict(resources))
-        written.append((_temp_file(report_dir, html.encode()), report_dir / f"{REPORT_NAME}.html"))
-        missing = [tool for tool in ("xelatex", "pandoc") if shutil.which(tool) is None]
-        status = 0
-        if missing:
-            emit(f"dd2424 report: warning: {' and '.join(missing)} not found, so no PDF; the HTML report is written. "
-                 f"To get the PDF install (Debian/Ubuntu): apt-get install {LATEX_PACKAGES}")  # fmt: skip
-        else:
-            try:
-                pdf, _ = PDFExporter(config=config).from_notebook_node(nb, resources=dict(resources))
-                written.append((_temp_file(report_dir, pdf), report_dir / f"{REPORT_NAME}.pdf"))
-            except Exception as error:  # LatexFailed and friends: keep the HTML, say why
-                tail = "\n".join(str(getattr(error, "output", error)).strip().splitlines()[-15:])
-                emit(f"dd2424 report: the PDF export failed ({type(error).__name__}); the HTML report is written.\n{tail}")
-                status = EXIT_FAILED
-        for tmp, final in written:
-            os.replace(tmp, final)
-        written = []
-    finally:
-        for tmp, _ in written:
-            tmp.unlink(missing_ok=True)
-    outputs = [report_dir / f"{REPORT_NAME}.{ext}" for ext in ("pdf", "html")]
-    emit("dd2424 report: wrote " + ", ".join(str(p) for p in outputs if p.exists()))
-    return status
-
-
-def _temp_file(folder: Path, content: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{REPORT_NAME}.", suffix=".tmp", dir=folder)
-    with os.fdopen(fd, "wb") as f:
-        f.write(content)
-    return Path(tmp)
 
 
 # --------------------------------------------------------------------------- kernel and progress

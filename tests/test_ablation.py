@@ -1,6 +1,6 @@
-"""The ablation ladder: ingredients are applied cumulatively and kept only when validation improves."""
+"""The ablation ladder of chapter 05 (dd2424.study.beyond): ingredients applied cumulatively, the best row chosen on validation."""
 
-from dd2424.ablation import (
+from dd2424.study.beyond import (
     Ingredient,
     best_row,
     default_ladder,

@@ -1,32 +1,25 @@
-"""The notebooks as stored in git: no outputs, a parameters cell first, the parameters the pipeline passes."""
+"""The notebooks as stored in git: a title, typed parameters, no outputs, one kernelspec, the registry's parameters."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from dd2424 import sweeps
-from dd2424.report import REMOVE_CELL_TAGS, REMOVE_INPUT_TAGS, REPORT_NOTEBOOK
+from dd2424.export import REMOVE_CELL_TAGS, REMOVE_INPUT_TAGS
+from dd2424.report import REPORT_NOTEBOOK
+from dd2424.study.notebook import parameters_of
+from dd2424.study.profiles import PROFILES
+from dd2424.study.registry import COMMON_PARAMETERS, chapters
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-PIPELINE_PARAMETERS = {"profile", "output_dir", "data", "jobs", "scheduler", "force", "progress_log"}
+CHAPTER_NOTEBOOKS = [p for p in NOTEBOOKS if p.name != REPORT_NOTEBOOK]
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
 def _code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
-
-
-def _parameters(nb) -> set[str]:
-    tree = ast.parse(_code_cells(nb)[0].source)
-    return {target.id for node in tree.body if isinstance(node, ast.Assign) for target in node.targets}
-
-
-def test_every_pipeline_notebook_exists():
-    names = {p.name for p in NOTEBOOKS}
-    assert {notebook for notebook, _, _ in sweeps.pipeline_steps("full")} | {REPORT_NOTEBOOK} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -39,18 +32,44 @@ def test_notebook_is_stored_clean_with_a_parameters_cell_first(path):
         assert cell.outputs == [], f"stored outputs in a cell starting {cell.source[:40]!r}"
         assert cell.execution_count is None
     assert "parameters" in cells[0].metadata.get("tags", []), "the first code cell is not tagged 'parameters'"
-    assert nb.metadata.kernelspec.name == "python3"
+    assert dict(nb.metadata.kernelspec) == KERNELSPEC
 
 
-@pytest.mark.parametrize("notebook", sorted({n for n, _, _ in sweeps.pipeline_steps("full")}))
-def test_pipeline_parameters_are_declared_with_defaults(notebook):
-    nb = nbformat.read(NOTEBOOKS[0].parent / notebook, as_version=4)
-    declared = _parameters(nb)
-    passed = PIPELINE_PARAMETERS | {k for n, _, params in sweeps.pipeline_steps("full") if n == notebook for k in params}
-    assert passed <= declared, f"the pipeline passes {sorted(passed - declared)} that the notebook does not declare"
+@pytest.mark.parametrize("path", CHAPTER_NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_notebook_has_a_title_above_typed_parameters(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "no title cell first"
+    assert "parameters" in nb.cells[1].metadata.get("tags", [])
+    declared = parameters_of(path)
+    assert set(COMMON_PARAMETERS) <= set(declared)
+    untyped = [name for name, (annotation, _) in declared.items() if annotation is None]
+    assert not untyped, f"parameters without a type annotation: {untyped}"
     namespace: dict = {}
-    exec(_code_cells(nb)[0].source, namespace)  # the defaults run as they are (JupyterLab: run top to bottom)
-    assert namespace["profile"] in sweeps.PROFILES and namespace["output_dir"] is None
+    exec(nb.cells[1].source, namespace)  # the defaults run as they are (JupyterLab: run top to bottom)
+    assert namespace["profile"] in PROFILES and namespace["output_dir"] is None
+
+
+@pytest.mark.parametrize("path", CHAPTER_NOTEBOOKS, ids=lambda p: p.name)
+def test_papermill_shows_the_parameter_types(path):
+    papermill = pytest.importorskip("papermill")
+    inspected = papermill.inspect_notebook(str(path))
+    assert inspected["profile"]["inferred_type_name"] == "str"
+    assert inspected["jobs"]["inferred_type_name"] == "int" and inspected["force"]["inferred_type_name"] == "bool"
+    lists = [name for name, (annotation, _) in parameters_of(path).items() if annotation == "list"]
+    assert all(inspected[name]["inferred_type_name"] == "list" for name in lists)
+
+
+@pytest.mark.parametrize("path", CHAPTER_NOTEBOOKS, ids=lambda p: p.name)
+def test_no_cell_ends_with_a_bare_value(path):
+    """A cell's last statement is an assignment, a call of display/ctx.* or a statement: no stray ``PosixPath(...)``."""
+    import ast
+
+    for cell in _code_cells(nbformat.read(path, as_version=4))[1:]:
+        last = ast.parse(cell.source).body[-1]
+        if isinstance(last, ast.Expr):
+            assert isinstance(last.value, ast.Call), f"a bare value ends {cell.source[:40]!r}"
+            func = ast.unparse(last.value.func)
+            assert func == "display" or func.startswith("ctx."), f"{func}(...) may leave an output in {cell.source[:40]!r}"
 
 
 def test_report_notebook_shows_no_code():
@@ -59,3 +78,8 @@ def test_report_notebook_shows_no_code():
         tags = set(cell.metadata.get("tags", []))
         assert tags & (REMOVE_CELL_TAGS | REMOVE_INPUT_TAGS), f"untagged code cell starting {cell.source[:40]!r}"
     assert nb.metadata.get("title")
+
+
+def test_every_registered_chapter_is_a_notebook_here():
+    names = {p.name for p in NOTEBOOKS}
+    assert {c.notebook for c in chapters()} <= names

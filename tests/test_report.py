@@ -1,4 +1,4 @@
-"""The report pipeline: sweep helpers, and ``dd2424 report --profile smoke`` end to end (PDF included)."""
+"""The report pipeline: the study helpers, and ``dd2424 report --profile smoke`` end to end (PDF included)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dd2424 import sweeps
+from dd2424.study import lambda_search, registry, stats, tables
+from dd2424.study.profiles import get_profile
 from dd2424.errors import ConfigError
 
 FIGURES = ["curves_3layer_nobn", "curves_3layer_bn", "curves_9layer_nobn", "curves_9layer_bn", "lambda_search",
@@ -29,33 +30,33 @@ SUMMARY_KEYS = ["profile", "generated", "package_version", "code_version", "git_
 
 
 def _stats(values):
-    mean, std, n = sweeps.mean_std(values)
+    mean, std, n = stats.mean_std(values)
     return {"mean": mean, "std": std, "n": n, "values": values, "seeds": list(range(len(values)))}
 
 
 def test_a_difference_is_real_only_beyond_the_spread_across_seeds():
     a, b = _stats([0.53, 0.54, 0.535]), _stats([0.51, 0.512, 0.508])
-    assert sweeps.compare(a, b).real
-    assert "real" in sweeps.phrase_comparison(a, b, "BN", "no BN") and "higher" in sweeps.phrase_comparison(a, b, "BN", "no BN")
+    assert stats.compare(a, b).real
+    assert "real" in stats.phrase_comparison(a, b, "BN", "no BN") and "higher" in stats.phrase_comparison(a, b, "BN", "no BN")
     close = _stats([0.52, 0.53, 0.54])
-    assert not sweeps.compare(a, close).real
-    assert "no difference is claimed" in sweeps.phrase_comparison(a, close, "BN", "no BN")
+    assert not stats.compare(a, close).real
+    assert "no difference is claimed" in stats.phrase_comparison(a, close, "BN", "no BN")
     one = _stats([0.60])
-    assert not sweeps.compare(one, b).real  # one seed: never a claim, however large the gap
-    assert "single seed" in sweeps.phrase_comparison(one, b, "BN", "no BN")
+    assert not stats.compare(one, b).real  # one seed: never a claim, however large the gap
+    assert "single seed" in stats.phrase_comparison(one, b, "BN", "no BN")
     stuck = _stats([0.1, 0.1, 0.1])
-    assert not sweeps.compare(stuck, stuck).real
+    assert not stats.compare(stuck, stuck).real
 
 
 def test_fine_interval_is_between_the_neighbours_of_the_best_validation_value():
     rows = [{"lam": lam, "val_mean": val, "test_mean": test}
             for lam, val, test in [(1e-4, 0.50, 0.60), (1e-3, 0.52, 0.40), (1e-2, 0.51, 0.40)]]  # fmt: skip
-    assert sweeps.best_lambda_row(rows)["lam"] == 1e-3  # validation decides, not the (higher) test accuracy
-    assert sweeps.fine_interval(rows) == pytest.approx((1e-4, 1e-2))
+    assert lambda_search.best_lambda_row(rows)["lam"] == 1e-3  # validation decides, not the (higher) test accuracy
+    assert lambda_search.fine_interval(rows) == pytest.approx((1e-4, 1e-2))
     rows[2]["val_mean"] = 0.9  # best at the upper end: the missing neighbour mirrors the log step
-    assert sweeps.fine_interval(rows) == pytest.approx((1e-3, 1e-1))
-    values = sweeps.fine_lambdas((1e-3, 1e-1), 8, seed=0)
-    assert values == sweeps.fine_lambdas((1e-3, 1e-1), 8, seed=0) == sorted(values)
+    assert lambda_search.fine_interval(rows) == pytest.approx((1e-3, 1e-1))
+    values = lambda_search.fine_lambdas((1e-3, 1e-1), 8, seed=0)
+    assert values == lambda_search.fine_lambdas((1e-3, 1e-1), 8, seed=0) == sorted(values)
     assert all(1e-3 * 0.999 <= v <= 1e-1 * 1.001 for v in values) and len(set(values)) == 8
 
 
@@ -63,7 +64,7 @@ def test_mean_curves_align_runs_by_step_and_keep_a_diverged_run_until_it_stopped
     def record(steps, loss):
         return {"history": {"step": steps, "train_loss": loss}}
 
-    curves = sweeps.mean_curves([record([10, 20, 30], [2.0, 1.5, 1.0]), record([10, 20], [3.0, None])], ("train_loss",))
+    curves = stats.mean_curves([record([10, 20, 30], [2.0, 1.5, 1.0]), record([10, 20], [3.0, None])], ("train_loss",))
     assert curves["step"] == [10, 20, 30] and curves["n"] == [2, 2, 1]
     assert curves["train_loss"]["mean"] == pytest.approx([2.5, 1.5, 1.0])
     assert curves["train_loss"]["min"] == pytest.approx([2.0, 1.5, 1.0])
@@ -71,8 +72,8 @@ def test_mean_curves_align_runs_by_step_and_keep_a_diverged_run_until_it_stopped
 
 
 def test_tables_are_written_as_csv_and_markdown(tmp_path):
-    columns = (sweeps.Column("lam", "lambda", sweeps.fmt_lam), sweeps.Column("acc", "acc. (%)", sweeps.fmt_pct))
-    md = sweeps.write_table([{"lam": 0.00888, "acc": 0.5253}, {"lam": 0.1, "acc": None}], columns, tmp_path / "t")
+    columns = (tables.Column("lam", "lambda", tables.fmt_lam), tables.Column("acc", "acc. (%)", tables.fmt_pct))
+    md = tables.write_table([{"lam": 0.00888, "acc": 0.5253}, {"lam": 0.1, "acc": None}], columns, tmp_path / "t")
     assert md.splitlines()[0] == "| lambda | acc. (%) |" and "| 0.00888 | 52.53 |" in md and "| 0.1 | - |" in md
     assert (tmp_path / "t.md").read_text() == md
     assert (tmp_path / "t.csv").read_text().splitlines() == ["lam,acc", "0.00888,0.5253", "0.1,"]
@@ -80,16 +81,16 @@ def test_tables_are_written_as_csv_and_markdown(tmp_path):
 
 
 def test_profiles_and_their_run_counts():
-    full = sweeps.get_profile("full")
+    full = get_profile("full")
     assert full.seeds == (0, 1, 2) and full.final_seeds == (0, 1, 2) and full.final_cycles == 3
     assert full.n_s == 2250 and full.cycles == 2 and full.n_train is None and full.records_per_cycle >= 10
     assert full.lambda_coarse == (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1) and full.sigmas == (1e-1, 1e-3, 1e-4)
-    assert sweeps.planned_runs("full") == 4 * 3 + (6 + 6) * 2 + 3 + 3 * 2 * 3 + (1 + 8) * 3
-    assert sweeps.get_profile("smoke", seeds=[3, 4]).seeds == (3, 4)
+    assert registry.planned_runs(get_profile("full")) == 4 * 3 + (6 + 6) * 2 + 3 + 3 * 2 * 3 + (1 + 8) * 3
+    assert get_profile("smoke", seeds=[3, 4]).seeds == (3, 4)
     with pytest.raises(ConfigError, match="unknown profile"):
-        sweeps.get_profile("fast")
+        get_profile("fast")
     with pytest.raises(ConfigError, match="n_s must be a positive integer"):
-        sweeps.get_profile("smoke", n_s=0)
+        get_profile("smoke", n_s=0)
 
 
 # --------------------------------------------------------------------------- the pipeline, end to end
@@ -156,7 +157,7 @@ def test_smoke_report_writes_every_figure_table_and_summary_key(smoke):
     assert [r["ingredient"] for r in beyond["rows"] if r["best"] == "yes"] == [beyond["best"]["step"]]
     assert beyond["best"]["val_accuracy"]["mean"] == best_val
     assert beyond["best"]["test_accuracy"]["n"] == 2
-    assert summary["timing"]["runs"] == sweeps.planned_runs("smoke") == 27 + (1 + 8) * 2
+    assert summary["timing"]["runs"] == registry.planned_runs(get_profile("smoke")) == 27 + (1 + 8) * 2
     assert summary["timing"]["compute_seconds"] > 0 and summary["timing"]["pipeline_seconds"] > 0
     # progress: one line per run on the pipeline's stderr, none in the stored notebooks
     assert "[run 45/45]" in first.stderr and "[run 46/" not in first.stderr
@@ -178,7 +179,7 @@ def test_smoke_report_pdf_has_the_sections_and_no_code(smoke):
         assert title in text, title
     summary = json.loads((out / "results" / "summary.json").read_text())
     assert summary["code_version"] in text and "smoke" in text and summary["data"]["sha256"] in text.replace("\n", "")
-    for code in ("import ", "sweeps.", "display(", "output_dir ="):
+    for code in ("import ", "study.", "display(", "output_dir ="):
         assert code not in text, code
     assert not list((out / "report").glob(".*"))  # no temporary file left
 
@@ -189,18 +190,18 @@ def test_second_run_reuses_every_saved_result(smoke):
     out, _, second, saved = smoke
     assert _saved_results(out) == saved  # same files, same modification times: nothing retrained
     run_lines = [line for line in second.stderr.splitlines() if line.startswith("[run ")]
-    assert len(run_lines) == sweeps.planned_runs("smoke") and all(line.endswith("(reused)") for line in run_lines)
+    assert len(run_lines) == registry.planned_runs(get_profile("smoke")) and all(line.endswith("(reused)") for line in run_lines)
 
 
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_missing_latex_still_writes_the_html(smoke, tmp_path, monkeypatch, capsys):
-    from dd2424 import report
+    from dd2424 import export
 
     out, _, _, _ = smoke
-    real_which = report.shutil.which
-    monkeypatch.setattr(report.shutil, "which", lambda tool: None if tool == "xelatex" else real_which(tool))
-    status = report.export_report(out / "build" / "notebooks" / "report.ipynb", tmp_path)
+    real_which = export.shutil.which
+    monkeypatch.setattr(export.shutil, "which", lambda tool: None if tool == "xelatex" else real_which(tool))
+    status = export.export_report(out / "build" / "notebooks" / "report.ipynb", tmp_path)
     assert status == 0
     assert (tmp_path / "dd2424-report.html").exists() and not (tmp_path / "dd2424-report.pdf").exists()
     printed = capsys.readouterr().out

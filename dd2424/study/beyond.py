@@ -1,12 +1,12 @@
-"""Beyond the assignment: an ablation ladder from SPEC.md's 3-layer BN network towards the best network.
+"""Chapter 05, ``05_beyond.ipynb``: an ablation ladder from SPEC.md's 3-layer BN network towards the best network.
 
 Starting from the baseline, each :class:`Ingredient` is added on top of the previous row (a
 cumulative ablation: every row has all the ingredients above it), so each row shows what its
 ingredient adds to everything before it. The best configuration is the row with the highest mean
 VALIDATION accuracy over the seeds; the test accuracy is reported, never used. (Keeping an
 ingredient only if it helps at once would be greedy: augmentation, for one, costs accuracy in a
-short run and pays off only in a long one.) The ladder is data, so a notebook
-(``05_beyond.ipynb``) only runs it and shows its rows.
+short run and pays off only in a long one.) The ladder is data, so the notebook only runs it
+and shows its rows.
 """
 
 from __future__ import annotations
@@ -15,10 +15,21 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from .experiments import mean_std
-from .sweeps import Column, fmt_pct
-from .training import TrainConfig
+from ..experiments import mean_std
+from ..training import TrainConfig
+from .profiles import Profile
+from .tables import Column, fmt_pct
 
+
+def planned_runs(profile: Profile) -> int:
+    """Training runs of one execution of the notebook: the baseline and every ingredient, each with every seed."""
+    return (1 + len(default_ladder())) * len(profile.seeds)
+
+
+def timing(section: Mapping) -> dict[str, float]:
+    """This chapter's share of ``timing`` in summary.json (a row's ``seeds`` is its number of finite runs)."""
+    return {"training_seconds": section.get("compute_seconds", 0.0),
+            "runs": sum(r.get("seeds", 0) for r in section.get("rows", []))}  # fmt: skip
 
 @dataclass(frozen=True)
 class Ingredient:
@@ -180,10 +191,10 @@ TABLE_COLUMNS = [
     Column("ingredient", "step"),
     Column("description", "what it changes"),
     Column("val_mean", "validation acc. (%)", fmt_pct),
-    Column("val_std", "± std", fmt_pct),
+    Column("val_std", "std", fmt_pct, seeds_key="seeds"),
     Column("val_gain", "change (points)", lambda v: f"{100 * v:+.2f}"),
     Column("test_mean", "test acc. (%)", fmt_pct),
-    Column("test_std", "± std", fmt_pct),
+    Column("test_std", "std ", fmt_pct, seeds_key="seeds"),
     Column("seeds", "seeds"),
     Column("train_seconds_per_seed", "training s / seed", lambda v: f"{v:.0f}" if v >= 10 else f"{v:.1f}"),
     Column("best", "best (validation)"),

@@ -1,0 +1,230 @@
+"""Export the executed report notebook to ``dd2424-report.html`` and ``dd2424-report.pdf``.
+
+Both go through nbconvert with small templates kept in this package (``templates/``):
+
+- ``dd2424_latex`` (extends nbconvert's ``latex``): A4 with 2.5 cm margins (a 16 cm = 6.3 in
+  text width, the width :mod:`dd2424.plotting` draws its figures at), the notebook's metadata
+  title, figures floated ``[htbp]`` together with their ``*Figure N: ...*`` caption,
+  ``\\raggedbottom``, printed lines and long hashes broken, and Markdown tables fitted to the
+  text width by the pandoc filter ``templates/dd2424_latex/tables.lua``;
+- ``dd2424_html`` (extends ``lab``): a self-contained page that loads nothing from the network
+  (no require.js, MathJax or mermaid), a visible title and numbered sections. The mathematics
+  is written as MathML at export time (latex2mathml), which browsers render natively.
+
+Both files are written to temporary names in the report folder, made mode 0644 and renamed
+only when everything is written (the PDF failing leaves the previous files alone).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from html import escape
+from pathlib import Path
+from typing import Callable
+
+REPORT_NAME = "dd2424-report"
+LATEX_PACKAGES = "texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc"
+#: cell tags the export understands (set them in JupyterLab's property inspector)
+REMOVE_CELL_TAGS = {"remove_cell", "parameters", "injected-parameters"}
+REMOVE_INPUT_TAGS = {"remove_input"}
+EXIT_FAILED = 1
+
+TEMPLATES = Path(__file__).parent / "templates"
+HTML_TEMPLATE, LATEX_TEMPLATE = "dd2424_html", "dd2424_latex"
+TABLES_FILTER = TEMPLATES / LATEX_TEMPLATE / "tables.lua"
+#: a figure's caption paragraph, as the report notebook writes it after the figure
+CAPTION = re.compile(r"^\s*[*_](Figure|Fig\.)\s+\d+")
+FILE_MODE = 0o644
+
+
+def export_report(executed: Path, report_dir: Path, emit: Callable[[str], None] = print) -> int:
+    """Write ``<report_dir>/dd2424-report.html`` and, with LaTeX available, ``.pdf``; exit status.
+
+    Both are written to temporary names and renamed at the end. Without xelatex or pandoc the
+    HTML is still written and the status is 0, after a warning naming the packages to install.
+    """
+    import nbformat
+
+    executed, report_dir = Path(executed), Path(report_dir)
+    nb = nbformat.read(executed, as_version=4)
+    resources = {"metadata": {"name": REPORT_NAME, "path": str(executed.parent)}}
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    written: list[tuple[Path, Path]] = []
+    try:
+        html = export_html(nb, resources)
+        written.append((_temp_file(report_dir, html.encode()), report_dir / f"{REPORT_NAME}.html"))
+        missing = [tool for tool in ("xelatex", "pandoc") if shutil.which(tool) is None]
+        status = 0
+        if missing:
+            emit(f"dd2424 report: warning: {' and '.join(missing)} not found, so no PDF; the HTML report is written. "
+                 f"To get the PDF install (Debian/Ubuntu): apt-get install {LATEX_PACKAGES}")  # fmt: skip
+        else:
+            try:
+                pdf = export_pdf(nb, resources)
+                written.append((_temp_file(report_dir, pdf), report_dir / f"{REPORT_NAME}.pdf"))
+            except Exception as error:  # LatexFailed and friends: keep the HTML, say why
+                tail = "\n".join(str(getattr(error, "output", error)).strip().splitlines()[-15:])
+                emit(f"dd2424 report: the PDF export failed ({type(error).__name__}); the HTML report is written.\n{tail}")
+                status = EXIT_FAILED
+        for tmp, final in written:
+            os.replace(tmp, final)
+        written = []
+    finally:
+        for tmp, _ in written:
+            tmp.unlink(missing_ok=True)
+    outputs = [report_dir / f"{REPORT_NAME}.{ext}" for ext in ("pdf", "html")]
+    emit("dd2424 report: wrote " + ", ".join(str(p) for p in outputs if p.exists()))
+    return status
+
+
+def export_html(nb, resources: dict | None = None) -> str:
+    """The notebook as one self-contained HTML page (see the module docstring)."""
+    exporter = _html_exporter_class()(config=_config(), template_name=HTML_TEMPLATE,
+                                      extra_template_basedirs=[str(TEMPLATES)])  # fmt: skip
+    resources = dict(resources or {"metadata": {"name": REPORT_NAME, "path": "."}})
+    resources["dd2424_first_heading"] = first_heading(nb)
+    html, _ = exporter.from_notebook_node(nb, resources=resources)
+    return html
+
+
+def export_pdf(nb, resources: dict | None = None) -> bytes:
+    """The notebook typeset by xelatex through the ``dd2424_latex`` template (needs pandoc and xelatex)."""
+    from nbconvert import PDFExporter
+
+    exporter = PDFExporter(config=_config(), template_name=LATEX_TEMPLATE, extra_template_basedirs=[str(TEMPLATES)])
+    exporter.register_preprocessor(_caption_preprocessor_class(), enabled=True)
+    resources = dict(resources or {"metadata": {"name": REPORT_NAME, "path": "."}})
+    resources["dd2424_pandoc_args"] = [f"--lua-filter={TABLES_FILTER}"]
+    pdf, _ = exporter.from_notebook_node(nb, resources=resources)
+    return pdf
+
+
+def first_heading(nb) -> str | None:
+    """The text of the notebook's first Markdown heading, or None."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                match = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+                if match:
+                    return match.group(1)
+    return None
+
+
+def latex_to_mathml(tex: str, display: str = "inline") -> str:
+    """``tex`` as a MathML element; the escaped source in a ``<code>`` if latex2mathml cannot convert it."""
+    from latex2mathml.converter import convert
+
+    try:
+        return convert(tex.strip(), display=display)
+    except Exception:  # an unsupported command: show the source rather than fail the report
+        tag = "div" if display == "block" else "span"
+        return f'<{tag} class="math-source"><code>{escape(tex)}</code></{tag}>'
+
+
+# --------------------------------------------------------------------------- nbconvert pieces
+
+
+def _config():
+    from traitlets.config import Config
+
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = REMOVE_CELL_TAGS
+    config.TagRemovePreprocessor.remove_input_tags = REMOVE_INPUT_TAGS
+    config.TemplateExporter.exclude_input = True  # --no-input: no code even in an untagged cell
+    config.TemplateExporter.exclude_input_prompt = True
+    config.TemplateExporter.exclude_output_prompt = True
+    config.HTMLExporter.embed_images = True  # Markdown images inline too: the page stands alone
+    return config
+
+
+def _html_exporter_class():
+    """An HTMLExporter whose Markdown renderer writes the mathematics as MathML."""
+    from nbconvert import HTMLExporter
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    try:
+        from jinja2 import pass_context
+    except ImportError:  # pragma: no cover - jinja2 < 3
+        from jinja2 import contextfilter as pass_context
+
+    class MathMLRenderer(IPythonRenderer):
+        def block_math(self, body: str) -> str:
+            return latex_to_mathml(body, "block")
+
+        def multiline_math(self, text: str) -> str:
+            inner = text.strip()
+            for left, right in (("$$", "$$"), ("\\[", "\\]")):
+                if inner.startswith(left) and inner.endswith(right):
+                    inner = inner[len(left) : -len(right)]
+            return latex_to_mathml(inner, "block")
+
+        def latex_environment(self, name: str, body: str) -> str:
+            return latex_to_mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", "block")
+
+        def inline_math(self, body: str) -> str:
+            return latex_to_mathml(body, "inline")
+
+    class ReportHTMLExporter(HTMLExporter):
+        @pass_context
+        def markdown2html(self, context, source):
+            cell = context.get("cell", {})
+            path = context.get("resources", {}).get("metadata", {}).get("path", "")
+            renderer = MathMLRenderer(
+                escape=False, attachments=cell.get("attachments", {}), embed_images=self.embed_images, path=path,
+                anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
+                **self.lexer_options,
+            )  # fmt: skip
+            return MarkdownWithMath(renderer=renderer).render(source)
+
+    return ReportHTMLExporter
+
+
+def _caption_preprocessor_class():
+    """A preprocessor that moves a figure's caption paragraph (the next output) into the figure's metadata.
+
+    The LaTeX template then floats the figure and its caption together.
+    """
+    from nbconvert.preprocessors import Preprocessor
+
+    class FigureCaptionPreprocessor(Preprocessor):
+        def preprocess_cell(self, cell, resources, index):
+            if cell.cell_type != "code":
+                return cell, resources
+            outputs = []
+            for output in cell.get("outputs", []):
+                data = output.get("data", {})
+                previous = outputs[-1] if outputs else None
+                if (
+                    previous is not None
+                    and "text/markdown" in data
+                    and CAPTION.match(data["text/markdown"])
+                    and {"application/pdf", "image/png", "image/jpeg"} & set(previous.get("data", {}))
+                    and "dd2424_caption" not in previous.setdefault("metadata", {})
+                ):
+                    previous["metadata"]["dd2424_caption"] = data["text/markdown"]
+                    continue
+                outputs.append(output)
+            cell.outputs = outputs
+            return cell, resources
+
+    return FigureCaptionPreprocessor
+
+
+def _temp_file(folder: Path, content: bytes) -> Path:
+    """``content`` in a new temporary file of ``folder``, flushed to disk, mode 0644 (not mkstemp's 0600)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{REPORT_NAME}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, FILE_MODE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)

@@ -1,0 +1,144 @@
+"""The run context of a notebook: its profile, data, output folder, how it trains and where its outputs go.
+
+A chapter module receives a :class:`Context` (built by :func:`dd2424.study.notebook.open_chapter`
+from the notebook's parameters), asks it for configurations (:meth:`Context.config`), trains or
+reuses them (:meth:`Context.run`, which prints one progress line per run) and writes its tables,
+figures and summary part through it, so every output name gets the context's ``suffix`` (empty
+for the pipeline's own parameter sets, see :mod:`dd2424.study.notebook`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from ..errors import ConfigError
+from ..experiments import DataSpec, code_version, data_identity, load_data, run_many, write_json_atomic
+from ..files import json_ready
+from ..training import TrainConfig
+from .paths import Paths, default_output_dir
+from .profiles import Profile, get_profile
+from .tables import Column, describe_config, plural, write_table
+
+
+class Context:
+    """What a notebook needs: resolved profile, data, output paths and how to run sweeps.
+
+    ``progress_log``: a file to which every finished run appends one JSON line (the report
+    pipeline reads it and prints the progress on its own stderr, so nothing lands in the
+    stored notebooks); ``None`` prints one line per run to stdout instead (interactive use).
+    ``suffix`` is appended to every table, figure and summary part this context writes.
+    ``overrides`` are profile fields (:func:`dd2424.study.profiles.get_profile`).
+    """
+
+    def __init__(
+        self,
+        profile: str = "quick",
+        *,
+        output_dir: str | os.PathLike | None = None,
+        data: str | None = None,
+        jobs: int = 1,
+        scheduler: str | None = None,
+        force: bool = False,
+        progress_log: str | os.PathLike | None = None,
+        suffix: str = "",
+        **overrides: Any,
+    ) -> None:
+        self.profile: Profile = get_profile(profile, **overrides)
+        self.paths = Paths(output_dir if output_dir is not None else default_output_dir(self.profile.name))
+        if int(jobs) != jobs or jobs < 1:
+            raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
+        self.jobs, self.scheduler, self.force = int(jobs), scheduler or None, bool(force)
+        self.progress_log = Path(progress_log) if progress_log else None
+        self.suffix = suffix
+        p = self.profile
+        self.spec = DataSpec(data or None, p.n_train, p.n_val, p.n_test)
+        self.data_info = data_identity(self.spec)  # cheap: the data is decoded only if a run needs it
+
+    @property
+    def data(self):
+        """The dataset (decoded on first use, once per process)."""
+        return load_data(self.spec)
+
+    def name(self, base: str) -> str:
+        """The name of an output of this context: ``base`` plus the suffix of non-default parameters."""
+        return base + self.suffix
+
+    def config(self, **changes: Any) -> TrainConfig:
+        """A :class:`TrainConfig` with the profile's schedule, batch and recording, then ``changes``."""
+        p = self.profile
+        base = dict(n_s=p.n_s, cycles=p.cycles, batch_size=p.batch_size, records_per_cycle=p.records_per_cycle,
+                    lam=p.default_lam)  # fmt: skip
+        base.update(changes)
+        return TrainConfig(**base)
+
+    def run(self, configs: Sequence[TrainConfig], label: str, threads: int = 1) -> list[dict]:
+        """Run (or reuse) ``configs`` with the context's jobs/scheduler/force; report each finished run.
+
+        ``threads`` BLAS threads per run; the context's ``jobs`` cores are then shared by
+        ``jobs // threads`` runs at a time.
+        """
+        progress = Progress(label, len(configs), self.paths.runs, self.progress_log)
+        return run_many(configs, self.spec, self.paths.results, jobs=max(1, self.jobs // threads),
+                        scheduler=self.scheduler, force=self.force, on_done=progress, threads=threads)  # fmt: skip
+
+    def write_table(self, rows: Sequence[Mapping], columns: Sequence[Column], name: str) -> str:
+        """Write ``rows`` as ``results/tables/<name><suffix>.csv`` and ``.md``; return the Markdown."""
+        return write_table(rows, columns, self.paths.tables / self.name(name))
+
+    def save_figure(self, fig: Any, name: str) -> None:
+        """Write ``figures/<name><suffix>.pdf`` and ``.png`` (returns nothing: no stray cell output)."""
+        from .. import plotting
+
+        plotting.save_figure(fig, self.name(name), self.paths.figures)
+
+    def save_part(self, part: str, content: dict) -> None:
+        """Write this notebook's contribution to the summary, ``results/summary/<part><suffix>.json``."""
+        record = {"profile": self.profile.name, "data": self.data_info, "code_version": code_version(),
+                  "written": now(), **content}  # fmt: skip
+        write_json_atomic(self.paths.summary_parts / f"{self.name(part)}.json", json_ready(record))
+
+    def describe(self) -> str:
+        """A Markdown paragraph with the profile, data and output folder (for the notebooks)."""
+        p, d = self.profile, self.data_info
+        variant = f"; outputs named with the suffix `{self.suffix}` (non-default parameters)" if self.suffix else ""
+        return (
+            f"Profile **{p.name}**: n_s {p.n_s}, {plural(p.cycles, 'cycle')}, batch {p.batch_size}, "
+            f"seeds {list(p.seeds)}; data: {d['provenance']} "
+            f"({d['n_train']} train / {d['n_val']} validation / {d['n_test']} test images); "
+            f"output folder `{self.paths.root}`{variant}; code version {code_version()}."
+        )
+
+
+class Progress:
+    """``on_done`` callback of :func:`run_many`: one line (or JSON line in the pipeline's log) per finished run."""
+
+    def __init__(self, label: str, total: int, runs_dir: Path, log: Path | None) -> None:
+        self.label, self.total, self.runs_dir, self.log = label, total, runs_dir, log
+        self.count = 0
+        self.started = time.time()
+
+    def __call__(self, record: dict) -> None:
+        self.count += 1
+        saved = self.runs_dir / record.get("cached_as", "")
+        reused = saved.is_file() and saved.stat().st_mtime < self.started  # the file predates this sweep
+        text = f"{self.label}: {describe_config(record['config'])}: " + (
+            f"diverged ({record.get('message') or 'non-finite cost'})" if record.get("diverged")
+            else f"test {100 * record['test_accuracy']:.1f}%"
+        )  # fmt: skip
+        text += " (reused)" if reused else f" ({record.get('wall_seconds', 0):.1f} s)"
+        if self.log is None:
+            print(f"[run {self.count}/{self.total}] {text}", flush=True)
+        else:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log, "a") as f:
+                f.write(json.dumps({"run": True, "text": text}) + "\n")
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,152 @@
+"""Statistics over seeds: accuracy stats, mean curves, and when a difference between two configurations is real.
+
+Every configuration of the report is trained with several seeds; these functions turn the run
+records (:func:`dd2424.experiments.run_many`) into the numbers and sentences the report quotes.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..experiments import mean_std
+from .tables import fmt_pct, fmt_stats
+
+__all__ = ["mean_std", "accuracy_stats", "summarize_runs", "mean_curves", "seed_rows", "total_seconds", "Comparison",
+           "compare", "phrase_comparison", "CURVE_KEYS"]  # fmt: skip
+
+CURVE_KEYS = ("train_loss", "val_loss", "train_cost", "val_cost", "train_accuracy", "val_accuracy")
+
+
+def accuracy_stats(records: Sequence[dict], key: str = "test_accuracy") -> dict:
+    """Mean, std (ddof 1; 0 for one value) and count over runs of ``key``, with the per-seed values (None = diverged)."""
+    values = [r.get(key) for r in records]
+    mean, std, n = mean_std(values)
+    return {"mean": mean, "std": std, "n": n, "values": values, "seeds": [r["seed"] for r in records]}
+
+
+def summarize_runs(records: Sequence[dict]) -> dict:
+    """The numbers a report quotes about one configuration run with several seeds."""
+    config = dict(records[0]["config"])
+    config.pop("seed")
+    return {
+        "config": config,
+        "seeds": [r["seed"] for r in records],
+        "test_accuracy": accuracy_stats(records, "test_accuracy"),
+        "val_accuracy": accuracy_stats(records, "val_accuracy"),
+        "train_accuracy": accuracy_stats(records, "train_accuracy"),
+        "diverged": sum(bool(r.get("diverged")) for r in records),
+        "run_files": [r.get("cached_as") for r in records],
+        "compute_seconds": sum(r.get("wall_seconds") or 0.0 for r in records),
+    }
+
+
+def mean_curves(records: Sequence[dict], keys: Sequence[str] = CURVE_KEYS) -> dict:
+    """Per update step: mean, std, min and max over the runs of each history key.
+
+    Runs are aligned by step; a run that diverged contributes up to its last record. Returns
+    ``{"step": [...], "n": [...runs per step], key: {"mean", "std", "min", "max"}}`` (lists).
+    """
+    steps = sorted({s for r in records for s in r["history"]["step"]})
+    index = {s: i for i, s in enumerate(steps)}
+    out: dict[str, Any] = {"step": steps}
+    counts = np.zeros(len(steps), dtype=int)
+    for r in records:
+        for s in r["history"]["step"]:
+            counts[index[s]] += 1
+    out["n"] = counts.tolist()
+    for key in keys:
+        table = np.full((len(records), len(steps)), np.nan)
+        for i, r in enumerate(records):
+            for s, v in zip(r["history"]["step"], r["history"][key]):
+                table[i, index[s]] = np.nan if v is None else v
+        with warnings.catch_warnings():  # steps where every run had diverged give NaN, silently
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[key] = {
+                "mean": np.nanmean(table, axis=0).tolist(),
+                "std": (np.nanstd(table, axis=0, ddof=1) if len(records) > 1 else np.zeros(len(steps))).tolist(),
+                "min": np.nanmin(table, axis=0).tolist(),
+                "max": np.nanmax(table, axis=0).tolist(),
+            }
+    return out
+
+
+def seed_rows(records: Sequence[dict]) -> list[dict]:
+    """One table row per run: seed and its train/validation/test accuracy (:data:`~.tables.SEED_COLUMNS`)."""
+    return [
+        {"seed": r["seed"], "train_accuracy": r.get("train_accuracy"), "val_accuracy": r.get("val_accuracy"),
+         "test_accuracy": r.get("test_accuracy"), "diverged": bool(r.get("diverged")),
+         "seconds": r.get("wall_seconds"), "run_file": r.get("cached_as")}
+        for r in records
+    ]  # fmt: skip
+
+
+def total_seconds(records: Iterable[dict]) -> float:
+    """The summed wall time of runs (as measured when each was computed)."""
+    return float(sum(r.get("wall_seconds") or 0.0 for r in records))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two configurations' accuracies: is the difference of means larger than the seeds' spread?
+
+    ``spread`` is the sum of the two standard deviations: a difference is called real only
+    when it exceeds it (the two mean ± std intervals do not overlap) and each side has at
+    least two seeds.
+    """
+
+    mean_a: float
+    mean_b: float
+    std_a: float
+    std_b: float
+    n_a: int
+    n_b: int
+
+    @property
+    def difference(self) -> float:
+        return self.mean_a - self.mean_b
+
+    @property
+    def spread(self) -> float:
+        return self.std_a + self.std_b
+
+    @property
+    def enough_seeds(self) -> bool:
+        return self.n_a >= 2 and self.n_b >= 2
+
+    @property
+    def real(self) -> bool:
+        return self.enough_seeds and math.isfinite(self.difference) and abs(self.difference) > self.spread
+
+
+def compare(a: Mapping, b: Mapping) -> Comparison:
+    """Compare two :func:`accuracy_stats` dicts."""
+    return Comparison(a["mean"], b["mean"], a["std"], b["std"], a["n"], b["n"])
+
+
+def phrase_comparison(a: Mapping, b: Mapping, name_a: str, name_b: str, what: str = "test accuracy") -> str:
+    """One sentence saying how ``a`` compares with ``b``, claiming a difference only when it is real."""
+    c = compare(a, b)
+    if c.n_a == 0 or c.n_b == 0:
+        return f"The {what} of {name_a} and {name_b} cannot be compared: some runs diverged on every seed."
+    if not c.enough_seeds:
+        return (f"{_cap(name_a)} reached a {what} of {fmt_pct(c.mean_a)} % and {name_b} {fmt_pct(c.mean_b)} %; "
+                f"with a single seed on a side, no difference can be claimed.")  # fmt: skip
+    seeds = f"{c.n_a} seeds each" if c.n_a == c.n_b else f"{c.n_a} and {c.n_b} seeds"
+    numbers = f"{fmt_stats(a)} % vs {fmt_stats(b)} %, {seeds}"
+    direction = "higher" if c.difference > 0 else "lower"
+    points = f"{abs(100 * c.difference):.1f} points"
+    if c.real:
+        return (f"{_cap(name_a)} has a {points} {direction} mean {what} than {name_b} ({numbers}); this is "
+                f"larger than the spread across seeds ({100 * c.spread:.1f} points), so we take it as real.")  # fmt: skip
+    return (f"{_cap(name_a)} and {name_b} reach the same {what} within the spread across seeds ({numbers}): "
+            f"the difference of means, {points}, is not larger than the sum of the standard deviations "
+            f"({100 * c.spread:.1f} points), so no difference is claimed.")  # fmt: skip
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]

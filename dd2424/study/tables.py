@@ -1,0 +1,164 @@
+"""Formatting: numbers, accuracies over seeds, configuration labels, and the CSV/Markdown tables.
+
+Accuracies are fractions (0..1) in every JSON and CSV file; Markdown and text show percentages.
+With one seed there is no sample standard deviation: the text and the tables say ``1 seed``
+instead of a ``±`` or a std.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from ..files import write_atomic
+
+ONE_SEED = "1 seed"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: the row key, its header and how the Markdown shows the value.
+
+    ``seeds_key``: for a standard-deviation column, the row key holding the number of seeds;
+    a row with one seed then shows ``1 seed`` instead of a std (undefined for one value).
+    """
+
+    key: str
+    header: str
+    fmt: Callable[[Any], str] = str
+    seeds_key: str | None = None
+
+    def cell(self, row: Mapping) -> str:
+        """The Markdown text of this column in ``row``."""
+        if self.seeds_key is not None and row.get(self.seeds_key) == 1:
+            return ONE_SEED
+        return "-" if row.get(self.key) is None else self.fmt(row[self.key])
+
+
+def fmt_pct(value: float | None, digits: int = 2) -> str:
+    """A fraction as a percentage without the sign (``0.5312`` -> ``53.12``); ``-`` for None/NaN."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{100 * value:.{digits}f}"
+
+
+def fmt_stats(stats: Mapping, digits: int = 2) -> str:
+    """``mean ± std`` of an accuracy-stats dict, in percent; ``mean (1 seed)`` with one seed."""
+    if not stats["n"]:
+        return "-"
+    if stats["n"] == 1:
+        return f"{fmt_pct(stats['mean'], digits)} ({ONE_SEED})"
+    return f"{fmt_pct(stats['mean'], digits)} ± {fmt_pct(stats['std'], digits)}"
+
+
+def stats_text(stats: Mapping, digits: int = 2) -> str:
+    """A sentence part: ``53.12 ± 0.40 % (mean ± std over 3 seeds)``, ``53.12 % (1 seed)``."""
+    if not stats["n"]:
+        return "- (every run diverged)"
+    if stats["n"] == 1:
+        return f"{fmt_pct(stats['mean'], digits)} % ({ONE_SEED})"
+    return f"{fmt_stats(stats, digits)} % (mean ± std over {stats['n']} seeds)"
+
+
+def fmt_sci(value: float | None) -> str:
+    """A number in short scientific notation (``1e-06``, ``8.88e-03``); ``-`` for None."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:.2e}"
+
+
+def fmt_lam(value: float) -> str:
+    """A lambda as written in the tables (3 significant digits: ``1e-6``, ``0.00888``)."""
+    return fmt_num(value, 2)
+
+
+def fmt_num(value: float, digits: int = 1) -> str:
+    """A number for text: ``1e-06`` -> ``1e-6``, ``2.2e-16`` (``digits`` after the point in scientific form)."""
+    if value == 0 or 1e-3 <= abs(value) < 1e4:
+        return f"{value:g}"
+    text = f"{value:.{digits}e}"
+    mantissa, exponent = text.split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    return f"{mantissa}e{int(exponent)}"
+
+
+def fmt_yes(value: Any) -> str:
+    """``yes`` / ``no``."""
+    return "yes" if value else "no"
+
+
+def plural(n: int, word: str) -> str:
+    """``1 cycle``, ``2 cycles``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def init_name(init: str | float) -> str:
+    """``He init``, ``Xavier init``, ``init sigma 1e-3``."""
+    if isinstance(init, str):
+        return {"he": "He init", "xavier": "Xavier init"}.get(init, f"init {init}")
+    return f"init sigma {fmt_num(init)}"
+
+
+def describe_config(c: Mapping) -> str:
+    """A short label of a run (a ``TrainConfig.to_dict()``), e.g. ``3-layer BN, lambda 0.005, He init, 2 cycles, seed 1``."""
+    return (
+        f"{len(c['hidden']) + 1}-layer {'BN' if c['batch_norm'] else 'no BN'}, lambda {fmt_num(c['lam'], 2)}, "
+        f"{init_name(c['init'])}, {plural(c['cycles'], 'cycle')}, seed {c['seed']}"
+    )
+
+
+def config_title(config: Mapping, n_seeds: int | None = None) -> str:
+    """A figure title, e.g. ``3-layer [50, 50] with BN, lambda 0.005, He init, 2 cycles of 2 x 2250 steps``."""
+    seeds = f", {plural(n_seeds, 'seed')}" if n_seeds else ""
+    return (f"{len(config['hidden']) + 1}-layer {list(config['hidden'])} {'with' if config['batch_norm'] else 'without'} BN, "
+            f"lambda {fmt_num(config['lam'])}, {init_name(config['init'])}, "
+            f"{plural(config['cycles'], 'cycle')} of 2 x {config['n_s']} steps{seeds}")  # fmt: skip
+
+
+def markdown_table(rows: Sequence[Mapping], columns: Sequence[Column]) -> str:
+    """A GitHub/pandoc pipe table."""
+    lines = ["| " + " | ".join(c.header for c in columns) + " |",
+             "|" + "|".join("---:" if i else ":---" for i in range(len(columns))) + "|"]  # fmt: skip
+    for row in rows:
+        lines.append("| " + " | ".join(c.cell(row).replace("|", "\\|") for c in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(rows: Sequence[Mapping], columns: Sequence[Column]) -> str:
+    """The rows as CSV with raw values (full precision; lists joined with ``;``)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([c.key for c in columns])
+    for row in rows:
+        values = []
+        for c in columns:
+            v = row.get(c.key)
+            values.append(";".join(map(str, v)) if isinstance(v, (list, tuple)) else ("" if v is None else v))
+        writer.writerow(values)
+    return buffer.getvalue()
+
+
+def write_table(rows: Sequence[Mapping], columns: Sequence[Column], stem: str | os.PathLike) -> str:
+    """Write ``<stem>.csv`` and ``<stem>.md`` atomically; return the Markdown."""
+    stem = Path(stem)
+    markdown = markdown_table(rows, columns)
+    write_atomic(stem.with_name(stem.name + ".csv"), csv_text(rows, columns))
+    write_atomic(stem.with_name(stem.name + ".md"), markdown)
+    return markdown
+
+
+#: one row per run (:func:`dd2424.study.stats.seed_rows`)
+SEED_COLUMNS = (
+    Column("seed", "seed"),
+    Column("train_accuracy", "train acc. (%)", fmt_pct),
+    Column("val_accuracy", "validation acc. (%)", fmt_pct),
+    Column("test_accuracy", "test acc. (%)", fmt_pct),
+    Column("diverged", "diverged", fmt_yes),
+    Column("seconds", "time (s)", lambda v: f"{v:.1f}"),
+    Column("run_file", "run file", lambda v: f"`{v}`" if v else "-"),
+)
