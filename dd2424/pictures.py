@@ -9,7 +9,7 @@ returns a :class:`matplotlib.figure.Figure` drawn at the report's text width
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import matplotlib
 import numpy as np
@@ -94,26 +94,33 @@ def plot_confusion_matrices(panels: Sequence[tuple[str, Sequence[Sequence[int]]]
                 ax.set_ylabel("true class")
             accuracy = np.trace(counts) / counts.sum() if counts.sum() else float("nan")
             ax.set_title(f"{label}\naccuracy {100 * accuracy:.1f} %")
-        fig.suptitle("Confusion matrices: percent of each true class (rows sum to 100)")
     return fig
 
 
 def plot_mistakes(
-    panels: Sequence[tuple[str, np.ndarray, Sequence[Mapping]]], class_names: Sequence[str], columns: int = 6
+    panels: Sequence[tuple[str, np.ndarray, Sequence[Mapping]]],
+    class_names: Sequence[str],
+    columns: int = 6,
+    caption: Callable[[Mapping, Sequence[str]], str] | None = None,
 ) -> Figure:
     """For each network a block of test images captioned ``true -> predicted (p = 0.97)``.
 
     Each panel is ``(label, images, mistakes)``: uint8 images ``(n, 32, 32, 3)`` and, for each,
     a dict with ``true`` and ``predicted`` (class indices or names) and ``p_predicted``.
+    ``caption(mistake, class_names)`` replaces the default caption, e.g. :func:`short_caption`,
+    whose three short lines fit 8 columns at the text width.
     """
+    caption = caption or default_caption
+    captions = [[caption(m, class_names) for m in mistakes] for _, _, mistakes in panels]
+    lines = max((c.count("\n") + 1 for block in captions for c in block), default=1)
     grids = [_grid_shape(len(images), columns) for _, images, _ in panels]
     cell_w = TEXT_WIDTH / columns
-    cell_h = cell_w + 0.42  # room for a two-line caption under each image
-    heights = [rows * cell_h + 0.3 for rows, _ in grids]
+    cell_h = 0.9 * cell_w + 0.17 * lines + 0.1  # the image (less the gaps between columns) and its caption
+    heights = [rows * cell_h + 0.4 for rows, _ in grids]  # and the block's title
     with matplotlib.rc_context(STYLE):
-        fig = _figure(TEXT_WIDTH, sum(heights) + 0.1)
+        fig = _figure(TEXT_WIDTH, sum(heights) + 0.05)
         subfigs = fig.subfigures(len(panels), 1, height_ratios=heights, squeeze=False)
-        for subfig, (label, images, mistakes), (rows, _) in zip(subfigs[:, 0], panels, grids):
+        for subfig, (label, images, mistakes), texts, (rows, _) in zip(subfigs[:, 0], panels, captions, grids):
             _check_images(images, label)
             if len(mistakes) != len(images):
                 raise ValueError(f"{label}: {len(images)} images but {len(mistakes)} captions")
@@ -124,11 +131,21 @@ def plot_mistakes(
                     ax.set_visible(False)
                     continue
                 ax.imshow(images[k], interpolation="nearest")
-                m = mistakes[k]
-                ax.set_xlabel(f"{_name(m['true'], class_names)} ->\n{_name(m['predicted'], class_names)}"
-                              f" (p = {m['p_predicted']:.2f})", fontsize=8, labelpad=2)  # fmt: skip
+                ax.set_xlabel(texts[k], fontsize=8, labelpad=2)
             subfig.suptitle(label, fontsize=STYLE["axes.titlesize"])
     return fig
+
+
+def default_caption(mistake: Mapping, class_names: Sequence[str]) -> str:
+    """``cat ->`` / ``dog (p = 0.97)``: true class, predicted class and the probability given to it."""
+    m = mistake
+    return f"{_name(m['true'], class_names)} ->\n{_name(m['predicted'], class_names)} (p = {m['p_predicted']:.2f})"
+
+
+def short_caption(mistake: Mapping, class_names: Sequence[str]) -> str:
+    """``cat`` / ``as dog`` / ``p = 0.97``: three lines narrow enough for 8 images across the text width."""
+    m = mistake
+    return f"{_name(m['true'], class_names)}\nas {_name(m['predicted'], class_names)}\np = {m['p_predicted']:.2f}"
 
 
 def _name(value, class_names: Sequence[str]) -> str:

@@ -83,3 +83,31 @@ def test_report_notebook_shows_no_code():
 def test_every_registered_chapter_is_a_notebook_here():
     names = {p.name for p in NOTEBOOKS}
     assert {c.notebook for c in chapters()} <= names
+
+
+def test_report_notebook_has_a_title_cell_that_the_export_drops():
+    nb = nbformat.read(NOTEBOOKS[0].parent / REPORT_NOTEBOOK, as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# ")
+    assert set(first.metadata.get("tags", [])) & REMOVE_CELL_TAGS  # the PDF and HTML take their title from the metadata
+
+
+def test_report_notebook_defaults_follow_the_chapters_and_leave_committed_results_alone(tmp_path):
+    """Run with its defaults (as JupyterLab does), the report reads the same profile's folder as notebooks 01-06,
+    never the committed results of the project folder, and leaves them byte for byte as they are."""
+    papermill = pytest.importorskip("papermill")
+    from dd2424.study.paths import default_output_dir, project_root
+
+    report = NOTEBOOKS[0].parent / REPORT_NOTEBOOK
+    declared, chapter = parameters_of(report), parameters_of(CHAPTER_NOTEBOOKS[0])
+    assert declared["profile"] == chapter["profile"] and declared["output_dir"] == chapter["output_dir"] == ("str", None)
+    assert default_output_dir(declared["profile"][1]) != project_root()
+    committed = project_root() / "results" / "summary.json"
+    before = committed.read_bytes() if committed.exists() else None
+    try:
+        papermill.execute_notebook(str(report), str(tmp_path / "report.ipynb"), kernel_name="python3",
+                                   cwd=str(tmp_path), progress_bar=False)
+    except papermill.PapermillExecutionError as error:  # no results of that profile yet: a clear error, nothing written
+        assert "summary" in str(error) or "results" in str(error)
+    after = committed.read_bytes() if committed.exists() else None
+    assert after == before

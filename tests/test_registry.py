@@ -33,23 +33,42 @@ def test_every_numbered_notebook_is_registered_in_order():
     assert all_entries == sorted(all_entries)  # the registry's order is the notebooks' numbering
 
 
-def test_pictures_chapter_comes_after_the_ladder_and_is_skipped_while_missing():
+def test_pictures_chapter_comes_after_the_ladder_and_trains_nothing():
     stems = [c.stem for c in registry.CHAPTERS]
-    assert stems.index("06_pictures") == stems.index("05_beyond") + 1
+    assert stems.index("06_pictures") == stems.index("05_beyond") + 1 == len(stems) - 1
     pictures = registry.chapter_of("06_pictures")
-    assert pictures.optional and pictures.summary == ("pictures",) and pictures.runs(get_profile("full")) == 0
-    present = (NOTEBOOKS / pictures.notebook).is_file()
-    assert (pictures in registry.chapters()) == present
+    assert not pictures.optional and pictures.summary == ("pictures",) and pictures.runs(get_profile("full")) == 0
+    assert (NOTEBOOKS / pictures.notebook).is_file() and pictures in registry.chapters()
 
 
 def test_steps_keep_todays_executed_names_and_parameters():
     steps = [s.name for _, s in registry.pipeline_steps()]
-    assert steps[:8] == ["01_gradient_check", "02_training_curves-3layer_nobn", "02_training_curves-3layer_bn",
-                         "02_training_curves-9layer_nobn", "02_training_curves-9layer_bn", "03_lambda_search",
-                         "04_init_sensitivity", "05_beyond"]  # fmt: skip
+    assert steps == ["01_gradient_check", "02_training_curves-3layer", "02_training_curves-9layer", "03_lambda_search",
+                     "04_init_sensitivity", "05_beyond", "06_pictures"]  # fmt: skip
     curves = registry.chapter_of("02_training_curves.ipynb")
-    assert curves.steps[3].parameters == {"name": "9layer_bn", "hidden": [50, 30, 20, 20, 10, 10, 10, 10], "batch_norm": True}
+    assert curves.steps[1].parameters == {"name": "9layer", "hidden": [50, 30, 20, 20, 10, 10, 10, 10]}
     assert registry.summary_parts() == steps
+
+
+def test_each_training_curves_step_trains_both_networks_of_its_depth_as_before():
+    """The same four networks (and so the same run keys) as when each had its own step: one step per depth."""
+    from dd2424.study import training_curves
+    from dd2424.study.context import Context
+
+    assert training_curves.TRAINING_CURVES == (
+        ("3layer_nobn", (50, 50), False), ("3layer_bn", (50, 50), True),
+        ("9layer_nobn", (50, 30, 20, 20, 10, 10, 10, 10), False), ("9layer_bn", (50, 30, 20, 20, 10, 10, 10, 10), True),
+    )  # fmt: skip
+    ctx = Context.__new__(Context)  # only the profile is needed to build configurations
+    ctx.profile = get_profile("full")
+    for step, (depth, hidden) in zip(registry.chapter_of("02_training_curves").steps, training_curves.DEPTHS):
+        configs = training_curves.pair_configs(ctx, step.parameters["hidden"], "he", 0.005)
+        expected = [ctx.config(hidden=hidden, batch_norm=bn, init="he", lam=0.005, cycles=2, seed=s)
+                    for bn in (False, True) for s in (0, 1, 2)]  # fmt: skip
+        assert [c.to_dict() for c in configs] == [c.to_dict() for c in expected]
+        split = training_curves.split_by_batch_norm([{"config": c.to_dict()} for c in configs])
+        assert [len(split[bn]) for bn in (False, True)] == [3, 3]
+        assert training_curves.depth_name(hidden) == depth == step.parameters["name"]
 
 
 def test_planned_runs_per_profile():

@@ -15,15 +15,15 @@ from dd2424.study import lambda_search, registry, stats, tables
 from dd2424.study.profiles import get_profile
 from dd2424.errors import ConfigError
 
-FIGURES = ["curves_3layer_nobn", "curves_3layer_bn", "curves_9layer_nobn", "curves_9layer_bn", "lambda_search",
-           "sensitivity_loss", "ablation_best_curves"]  # fmt: skip
+FIGURES = ["curves_3layer", "curves_9layer", "lambda_search", "sensitivity_loss", "ablation_best_curves",
+           "first_layer_weights", "confusion_matrix", "mistakes"]  # fmt: skip
 TABLES = ["gradcheck_entries", "gradcheck_maxima", "gradcheck_layers", "training_3layer_nobn", "training_3layer_bn",
           "training_9layer_nobn", "training_9layer_bn", "training_summary", "lambda_search", "lambda_final",
-          "sensitivity", "ablation"]  # fmt: skip
+          "sensitivity", "ablation", "class_accuracy"]  # fmt: skip
 SECTIONS = ["Method", "Data", "Results", "Gradient check", "Training curves", "search", "Sensitivity to initialisation",
             "Beyond the assignment", "Discussion", "Reproducibility"]  # fmt: skip
 SUMMARY_KEYS = ["profile", "generated", "package_version", "code_version", "git_commit", "data", "settings", "seeds",
-                "gradcheck", "training", "lambda_search", "sensitivity", "beyond", "timing"]  # fmt: skip
+                "gradcheck", "training", "lambda_search", "sensitivity", "beyond", "pictures", "timing"]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- helpers, no data needed
@@ -138,8 +138,9 @@ def test_smoke_report_writes_every_figure_table_and_summary_key(smoke):
     assert summary["data"]["n_train"] == 1000 and len(summary["data"]["sha256"]) == 64 and summary["data"]["provenance"]
     assert summary["gradcheck"]["max"]["extended"] < 1e-7 and summary["gradcheck"]["max"]["float64"] < 1e-4
     assert set(summary["training"]) == {"3layer_nobn", "3layer_bn", "9layer_nobn", "9layer_bn"}
-    for t in summary["training"].values():
+    for name, t in summary["training"].items():
         assert t["test_accuracy"]["n"] == 2 and 0 < t["test_accuracy"]["mean"] < 1 and t["figure"] in FIGURES
+        assert t["figure"] == f"curves_{name.split('_')[0]}" and t["table"] == f"training_{name}"  # BN pair, one figure
     search = summary["lambda_search"]
     tried = search["coarse"] + search["fine"]
     assert len(search["coarse"]) == 3 and len(search["fine"]) == 2
@@ -157,12 +158,19 @@ def test_smoke_report_writes_every_figure_table_and_summary_key(smoke):
     assert [r["ingredient"] for r in beyond["rows"] if r["best"] == "yes"] == [beyond["best"]["step"]]
     assert beyond["best"]["val_accuracy"]["mean"] == best_val
     assert beyond["best"]["test_accuracy"]["n"] == 2
+    pictures = summary["pictures"]  # the first seed of the best ladder row and of the 3-layer BN network, no training
+    assert pictures["order"] == ["best", "3layer_bn"] and len(pictures["class_names"]) == 10
+    assert pictures["networks"]["best"]["run_file"] == beyond["best"]["run_files"][0]
+    assert pictures["networks"]["3layer_bn"]["run_file"] == summary["training"]["3layer_bn"]["run_files"][0]
+    for net in pictures["networks"].values():
+        assert net["seed"] == 0 and len(net["class_accuracy"]) == 10 and len(net["confused_pairs"]) == 5
+        assert net["first_layer"]["n_units"] == 16 and set(pictures["figures"].values()) <= set(FIGURES)
     assert summary["timing"]["runs"] == registry.planned_runs(get_profile("smoke")) == 27 + (1 + 8) * 2
     assert summary["timing"]["compute_seconds"] > 0 and summary["timing"]["pipeline_seconds"] > 0
     # progress: one line per run on the pipeline's stderr, none in the stored notebooks
     assert "[run 45/45]" in first.stderr and "[run 46/" not in first.stderr
     executed = sorted((out / "build" / "notebooks").glob("*.ipynb"))
-    assert len(executed) == 9
+    assert len(executed) == len(registry.pipeline_steps()) + 1 == 8
     assert not any("[run " in p.read_text() or "lambda coarse:" in p.read_text() for p in executed)
 
 

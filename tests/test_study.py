@@ -40,7 +40,9 @@ def test_the_pipelines_parameter_sets_and_the_defaults_keep_the_plain_names():
 def test_non_default_parameters_name_their_outputs():
     assert _suffix("04_init_sensitivity", lam=0.01) == "-lam=0.01"
     assert _suffix("02_training_curves", seeds=[0]) == "-seeds=0"
-    assert _suffix("02_training_curves", name="3layer_bn", hidden=[50, 50], batch_norm=True, lam=0.02) == "-name=3layer_bn_lam=0.02"
+    assert _suffix("02_training_curves", name="3layer", hidden=[50, 50], lam=0.02) == "-name=3layer_lam=0.02"
+    assert _suffix("02_training_curves", name="9layer", hidden=[50, 30, 20, 20, 10, 10, 10, 10]) == ""  # a step's own
+    assert _suffix("06_pictures", n_mistakes=4) == "-n_mistakes=4"
     assert _suffix("05_beyond", ablation_wide=[64, 32], seeds=(0, 1)) == "-seeds=0,1_ablation_wide=64,32"
     assert _suffix("01_gradient_check", gradcheck_hidden=[[8], [8, 8]]) == "-gradcheck_hidden=8+8,8"
 

@@ -1,4 +1,4 @@
-"""Chapter 05, ``05_beyond.ipynb``: an ablation ladder from SPEC.md's 3-layer BN network towards the best network.
+"""Chapter 05, ``05_beyond.ipynb``: an ablation ladder from the assignment's 3-layer BN network towards the best network.
 
 Starting from the baseline, each :class:`Ingredient` is added on top of the previous row (a
 cumulative ablation: every row has all the ingredients above it), so each row shows what its
@@ -111,7 +111,7 @@ def run_ladder(
     def with_seeds(config: TrainConfig) -> list[TrainConfig]:
         return [dataclasses.replace(config, seed=s) for s in seeds]
 
-    rows = [Row("baseline", "SPEC.md's 3-layer network with BN", baseline, run(with_seeds(baseline), "baseline"))]
+    rows = [Row("baseline", "the assignment's 3-layer network with BN", baseline, run(with_seeds(baseline), "baseline"))]
     for ingredient in ladder:
         config = ingredient.apply(rows[-1].config)
         rows.append(Row(ingredient.name, ingredient.description, config, run(with_seeds(config), ingredient.name)))
@@ -189,13 +189,12 @@ def describe_best(config: Mapping[str, Any], n_train: int) -> str:
 #: columns of the ablation table (CSV: raw values; Markdown: percentages)
 TABLE_COLUMNS = [
     Column("ingredient", "step"),
-    Column("description", "what it changes"),
-    Column("val_mean", "validation acc. (%)", fmt_pct),
+    Column("val_mean", "val. %", fmt_pct),
     Column("val_std", "std", fmt_pct, seeds_key="seeds"),
-    Column("val_gain", "change (points)", lambda v: f"{100 * v:+.2f}"),
-    Column("test_mean", "test acc. (%)", fmt_pct),
+    Column("val_gain", "gain", lambda v: f"{100 * v:+.2f}"),
+    Column("test_mean", "test %", fmt_pct),
     Column("test_std", "std ", fmt_pct, seeds_key="seeds"),
     Column("seeds", "seeds"),
-    Column("train_seconds_per_seed", "training s / seed", lambda v: f"{v:.0f}" if v >= 10 else f"{v:.1f}"),
-    Column("best", "best (validation)"),
+    Column("train_seconds_per_seed", "s / seed", lambda v: f"{v:.0f}" if v >= 10 else f"{v:.1f}"),
+    Column("best", "best"),
 ]

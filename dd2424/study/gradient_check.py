@@ -161,19 +161,17 @@ def gradcheck_text(summary: Mapping) -> str:
     eps64 = float(np.finfo(np.float64).eps)
     floor = eps64 * math.log(10) / (2 * h["float64"])
     return (
-        f"Largest relative error over every network, layer and parameter: **{fmt_num(mx['extended'])}** with the "
-        f"extended-precision reference (the main result, h = {fmt_num(h['extended'])}) and {fmt_num(mx['float64'])} "
-        f"with the float64 reference that SPEC.md describes (h = {fmt_num(h['float64'])}). The float64 reference is "
-        f"limited by its own rounding: the cost J is computed with a relative rounding error of about "
-        f"eps = {fmt_num(eps64)}, "
-        f"which the centred difference divides by 2h, so the numerical gradient itself carries an absolute error "
-        f"of about eps J / 2h = {fmt_num(floor, 0)} (J = ln 10 at initialisation). Divided by |g_a| + |g_n|, that "
-        f"floor alone reads as a relative error of about {fmt_num(floor / 2e-5, 0)} for an entry whose gradient is "
-        f"1e-5, although the analytic gradient is exact; a weight matrix has entries of every size down to zero, so "
-        f"the float64 maximum over all entries measures the reference's rounding more than the analytic gradient. "
-        f"The same cost evaluated in extended precision "
-        f"(numpy longdouble, eps = {fmt_num(summary['longdouble_eps'])} on the machine that ran the check) lowers "
-        f"that floor, which is why the extended reference is the one the check relies on."
+        f"The largest relative error over every network, layer and parameter is **{fmt_num(mx['extended'])}** with the "
+        f"extended-precision reference ($h$ = {fmt_num(h['extended'])}), the main result, and {fmt_num(mx['float64'])} "
+        f"with the usual float64 reference ($h$ = {fmt_num(h['float64'])}). The second number says more about the "
+        f"reference than about the gradients. In float64 the cost $J$ carries a relative rounding error of about "
+        f"$\\epsilon$ = {fmt_num(eps64)}, which the centred difference divides by $2h$, so the numerical gradient has an "
+        f"absolute error of about $\\epsilon J / 2h$ = {fmt_num(floor, 0)} ($J = \\ln 10$ at initialisation). Divided by "
+        f"$|g_a| + |g_n|$, this floor alone reads as a relative error of about {fmt_num(floor / 2e-5, 0)} for an entry "
+        f"whose gradient is $10^{{-5}}$, even when the analytic gradient is exact, and a weight matrix has entries of "
+        f"every size down to zero. Evaluated in extended precision (numpy's longdouble, $\\epsilon$ = "
+        f"{fmt_num(summary['longdouble_eps'])} on the machine that ran the check), the same cost lowers that floor, "
+        f"which is why the check relies on the extended reference."
     )
 
 

@@ -76,8 +76,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     _single("04_init_sensitivity.ipynb", summary=("sensitivity",), planned_runs=init_sensitivity.planned_runs,
             timing=init_sensitivity.timing),
     _single("05_beyond.ipynb", summary=("beyond",), planned_runs=beyond.planned_runs, timing=beyond.timing),
-    # pictures of the best ladder network and of the 3-layer BN network, from their saved runs (no training)
-    _single("06_pictures.ipynb", summary=("pictures",), optional=True),
+    # pictures of the best ladder network and of the 3-layer BN network, from the saved runs of 02 and 05 (no training)
+    _single("06_pictures.ipynb", summary=("pictures",)),
 )  # fmt: skip
 
 

@@ -1,8 +1,11 @@
-"""Chapter 02, ``02_training_curves.ipynb``: loss, cost and accuracy along training, several seeds, one architecture per step.
+"""Chapter 02, ``02_training_curves.ipynb``: loss, cost and accuracy along training, several seeds, without and with BN.
 
-The pipeline runs the notebook once per entry of :data:`TRAINING_CURVES` (the 3-layer and
-9-layer networks, without and with BN; the registry's steps), each writing the summary part
-``02_training_curves-<name>`` under ``training.<name>``.
+The pipeline runs the notebook once per depth of :data:`DEPTHS` (the 3-layer and 9-layer
+networks; the registry's steps). Each execution trains the network of that depth without and
+with BN (the entries of :data:`TRAINING_CURVES`), draws both in ONE figure whose rows share
+their y axes (``curves_<depth>``, so the comparison the report makes is read off the same
+scale), and writes the summary part ``02_training_curves-<depth>`` with one entry per network,
+``training.<depth>_nobn`` and ``training.<depth>_bn``.
 """
 
 from __future__ import annotations
@@ -14,12 +17,18 @@ from .context import Context
 from .profiles import Profile
 from .tables import Column, fmt_pct, fmt_yes
 
-#: the four runs of the notebook (seed Figures 2-5): name, hidden sizes, BN
-TRAINING_CURVES: tuple[tuple[str, tuple[int, ...], bool], ...] = (
-    ("3layer_nobn", (50, 50), False),
-    ("3layer_bn", (50, 50), True),
-    ("9layer_nobn", (50, 30, 20, 20, 10, 10, 10, 10), False),
-    ("9layer_bn", (50, 30, 20, 20, 10, 10, 10, 10), True),
+#: the networks compared without and with BN, one notebook execution (and figure) each: name, hidden sizes
+DEPTHS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("3layer", (50, 50)),
+    ("9layer", (50, 30, 20, 20, 10, 10, 10, 10)),
+)
+
+#: BN settings of one execution, in the order of the figure's rows and of the runs
+BATCH_NORM = (False, True)
+
+#: the four networks (seed Figures 2-5): name, hidden sizes, BN; each depth without BN first
+TRAINING_CURVES: tuple[tuple[str, tuple[int, ...], bool], ...] = tuple(
+    (f"{depth}_{'bn' if bn else 'nobn'}", hidden, bn) for depth, hidden in DEPTHS for bn in BATCH_NORM
 )
 
 #: test accuracies (%) of the seed report's single runs (seed/report-to-reproduce.md), quoted by the report
@@ -27,14 +36,18 @@ SEED_REPORT = {"3layer_nobn": 52.38, "3layer_bn": 51.13, "9layer_nobn": 40.4, "9
 
 
 def steps() -> list[tuple[str, dict]]:
-    """The pipeline's executions of the notebook: (executed name, parameters), one per :data:`TRAINING_CURVES` entry."""
-    return [(f"02_training_curves-{name}", {"name": name, "hidden": list(hidden), "batch_norm": bn})
-            for name, hidden, bn in TRAINING_CURVES]  # fmt: skip
+    """The pipeline's executions of the notebook: (executed name, parameters), one per :data:`DEPTHS` entry."""
+    return [(part_name(depth), {"name": depth, "hidden": list(hidden)}) for depth, hidden in DEPTHS]
+
+
+def part_name(depth: str) -> str:
+    """The executed notebook and summary part of one depth, e.g. ``02_training_curves-3layer``."""
+    return f"02_training_curves-{depth}"
 
 
 def planned_runs(profile: Profile) -> int:
-    """Training runs of one execution of the notebook: one per seed."""
-    return len(profile.seeds)
+    """Training runs of one execution of the notebook: both networks (without and with BN), one per seed each."""
+    return len(BATCH_NORM) * len(profile.seeds)
 
 
 def timing(section: Mapping) -> dict[str, float]:
@@ -52,10 +65,47 @@ def training_curve_configs(ctx: Context, hidden: Sequence[int], batch_norm: bool
             for s in seeds]  # fmt: skip
 
 
+def depth_name(hidden: Sequence[int]) -> str:
+    """The default name of a depth, e.g. ``3layer`` (names its figure, its part and, with ``_nobn``/``_bn``, its networks)."""
+    return f"{len(hidden) + 1}layer"
+
+
+def network_name(depth: str, batch_norm: bool) -> str:
+    """The name of one network of a depth, e.g. ``3layer_bn`` (its summary entry and table ``training_<name>``)."""
+    return f"{depth}_{'bn' if batch_norm else 'nobn'}"
+
+
 def curves_name(hidden: Sequence[int], batch_norm: bool) -> str:
     """The default name of a training-curves configuration, e.g. ``3layer_bn``."""
-    return f"{len(hidden) + 1}layer_{'bn' if batch_norm else 'nobn'}"
+    return network_name(depth_name(hidden), batch_norm)
 
+
+def pair_configs(ctx: Context, hidden: Sequence[int], init: str | float, lam: float) -> list[TrainConfig]:
+    """The configurations of one execution: without BN, then with BN, each one per seed (as :data:`BATCH_NORM`)."""
+    return [c for bn in BATCH_NORM for c in training_curve_configs(ctx, hidden, bn, init, lam)]
+
+
+def split_by_batch_norm(records: Sequence[dict]) -> dict[bool, list[dict]]:
+    """The records of :func:`pair_configs` grouped by their configuration's ``batch_norm``, seeds in order."""
+    return {bn: [r for r in records if bool(r["config"]["batch_norm"]) == bn] for bn in BATCH_NORM}
+
+
+def figure_name(depth: str) -> str:
+    """The pair figure of a depth, e.g. ``curves_3layer`` (both networks, y axes shared per column)."""
+    return f"curves_{depth}"
+
+
+def table_name(network: str) -> str:
+    """The per-seed table of one network, e.g. ``training_3layer_bn``."""
+    return f"training_{network}"
+
+
+def summary_part(ctx: Context, depth: str, results: Mapping[bool, Mapping]) -> dict:
+    """The summary part of one execution: ``training.<depth>_nobn`` and ``_bn`` (``results`` by BN, each
+    :func:`~.stats.summarize_runs`), each naming the shared pair figure and its own table."""
+    return {"training": {network_name(depth, bn): {**results[bn], "figure": ctx.name(figure_name(depth)),
+                                                   "table": ctx.name(table_name(network_name(depth, bn)))}
+                         for bn in BATCH_NORM}}  # fmt: skip
 
 
 def training_summary_rows(summary: Mapping) -> list[dict]:
@@ -73,7 +123,6 @@ def training_summary_rows(summary: Mapping) -> list[dict]:
             "test": t["test_accuracy"], "val": t["val_accuracy"], "diverged": t["diverged"],
         })  # fmt: skip
     return rows
-
 
 
 TRAINING_SUMMARY_COLUMNS = (
