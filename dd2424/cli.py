@@ -250,6 +250,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .experiments import run_training
 
     config = _config_from_args(args)
+    config.build_network(3072, 10)  # the network's own checks (e.g. the initial sigma) before any data is read
     if args.out:
         check_output_file(args.out)
     progress = _print_progress if args.progress else None

@@ -57,3 +57,50 @@ def test_train_json_on_real_data(real_data, capsys, tmp_path):
     assert summary["val_accuracy"] > 0.3
     saved = json.loads(out_file.read_text())
     assert len(saved["history"]["step"]) >= 10
+
+
+@pytest.mark.parametrize("where", ["folder", "missing_parent", "under_a_file"])
+def test_out_is_checked_before_training(tmp_path, capsys, where):
+    """A bad --out stops at once with one line (exit 2): no training is thrown away, no folder is created."""
+    target = {"folder": tmp_path, "missing_parent": tmp_path / "nowhere" / "run.json",
+              "under_a_file": tmp_path / "file.txt" / "run.json"}[where]  # fmt: skip
+    (tmp_path / "file.txt").write_text("x")
+    # --data points nowhere: had the run started, the error would be about the data, not --out
+    status = main(["train", "--data", str(tmp_path / "no-data.tar.gz"), "--out", str(target)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1 and "--out" in err[0]
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_out_in_an_unwritable_folder(tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)  # root may write anywhere: simulate the refusal
+    status = main(["train", "--out", str(tmp_path / "run.json")])
+    err = capsys.readouterr().err
+    assert status == 2 and "cannot write" in err and "Permission denied" in err
+
+
+def test_closed_output_pipe_ends_with_one_line(tmp_path, monkeypatch, capsys):
+    """`dd2424 train --progress | head -1`: the reader goes away; one line on stderr, status 2, no traceback."""
+
+    class ClosedPipe:  # what sys.stdout becomes once the reader has exited
+        def __init__(self):
+            self._file = open(tmp_path / "stdout", "w")
+
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self):
+            return self._file.fileno()
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    status = main(["gradcheck", "--hidden", "8,6", "--inputs", "10", "--samples", "8"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1 and "output pipe was closed" in err[0]

@@ -57,6 +57,7 @@ def test_divergence_stops_with_a_clear_message():
     assert result.diverged and result.diverged_at_step is not None
     assert "diverged" in result.message and "eta_max" in result.message
     assert result.final == {}
+    assert result.train_seconds > 0  # the time it ran is kept, not reset to 0
 
 
 @pytest.mark.parametrize(
