@@ -111,3 +111,12 @@ def test_report_notebook_defaults_follow_the_chapters_and_leave_committed_result
         assert "summary" in str(error) or "results" in str(error)
     after = committed.read_bytes() if committed.exists() else None
     assert after == before
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_language_info_is_what_the_kernel_reports(path):
+    """JupyterLab writes the kernel's language_info into a notebook when the kernel starts; stored complete, the
+    notebook opens without being marked modified."""
+    info = nbformat.read(path, as_version=4).metadata.language_info
+    assert info.get("pygments_lexer") == "ipython3" and info.get("codemirror_mode") == {"name": "ipython", "version": 3}
+    assert {"file_extension", "mimetype", "nbconvert_exporter", "version"} <= set(info)
