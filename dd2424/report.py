@@ -117,7 +117,7 @@ def _build_report(tic: float, profile: str, paths: Paths, data: str | None, jobs
     _write_pipeline_part(paths, profile, timings, time.perf_counter() - tic, jobs, scheduler, reused)
 
     name = Path(REPORT_NOTEBOOK).stem
-    params = {"output_dir": str(paths.root), **overrides.get(name, {})}
+    params = {"profile": profile, "output_dir": str(paths.root), **overrides.get(name, {})}
     if _execute(notebooks / REPORT_NOTEBOOK, name, params, paths, f"[notebook {total}/{total}]", emit, bar) is None:
         return EXIT_FAILED
     status = export_report(paths.executed_notebooks / REPORT_NOTEBOOK, paths.report, emit)

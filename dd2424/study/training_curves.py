@@ -26,12 +26,12 @@ DEPTHS: tuple[tuple[str, tuple[int, ...]], ...] = (
 #: BN settings of one execution, in the order of the figure's rows and of the runs
 BATCH_NORM = (False, True)
 
-#: the four networks (seed Figures 2-5): name, hidden sizes, BN; each depth without BN first
+#: the four networks (the original report's Figures 2-5): name, hidden sizes, BN; each depth without BN first
 TRAINING_CURVES: tuple[tuple[str, tuple[int, ...], bool], ...] = tuple(
     (f"{depth}_{'bn' if bn else 'nobn'}", hidden, bn) for depth, hidden in DEPTHS for bn in BATCH_NORM
 )
 
-#: test accuracies (%) of the seed report's single runs (seed/report-to-reproduce.md), quoted by the report
+#: test accuracies (%) of the single runs of the original assignment report this one reproduces, quoted by it
 SEED_REPORT = {"3layer_nobn": 52.38, "3layer_bn": 51.13, "9layer_nobn": 40.4, "9layer_bn": 47.81}
 
 
