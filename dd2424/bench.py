@@ -27,6 +27,7 @@ import numpy as np
 
 from .bench_machine import OtherProcesses, loadavg, machine_info, peak_rss_mib, traced_peak_mib
 from .bench_steps import BATCH, LAM, Batches, floor_step, our_step, torch_available, torch_step
+from .augment import augment_batch
 from .network import KLayerNet
 from .training import TrainConfig, train
 
@@ -100,6 +101,34 @@ def _bench_case(hidden: Sequence[int], dtype: str, data, repeats: int, threads: 
     case["eval_traced_peak_mib"] = traced_peak_mib(lambda: net.evaluate(X, y, LAM))
     step = steps["ours"]
     case["step_traced_peak_mib"] = traced_peak_mib(lambda: [step() for _ in range(5)])
+    return case
+
+
+def _best_case(data, repeats: int, threads: int, with_torch: bool) -> dict:
+    """The ladder's best configuration: its whole step (gather, augmentation, dropout, Adam) against PyTorch's."""
+    from .bench_best import best_case_steps, best_config
+
+    X, y = data.train.X, data.train.y
+    config = best_config()
+    steps = best_case_steps(X, y, data.n_classes, threads, with_torch)
+    batches = Batches(X.shape[0], config.batch_size)
+    rng = np.random.default_rng(5)
+    steps["gather"] = lambda: augment_batch(X[batches.next()], rng, config.flip, config.max_shift)  # gather + augment
+    times = {name: _ms(t) for name, t in _time_steps(steps, repeats).items()}
+    case = {
+        "hidden": list(config.hidden),
+        "dtype": config.dtype,
+        "config": config.to_dict(),
+        "ms_per_step": times["ours"]["median"],
+        "ms_per_step_quartiles": [times["ours"]["q1"], times["ours"]["q3"]],
+        "floor_ms_per_step": times["floor"]["median"],
+        "step_over_floor": times["ours"]["median"] / times["floor"]["median"],
+        "gather_ms": times["gather"]["median"],
+    }
+    if with_torch:
+        case["torch_ms_per_step"] = times["torch"]["median"]
+        case["torch_ms_per_step_quartiles"] = [times["torch"]["q1"], times["torch"]["q3"]]
+        case["ratio_vs_torch"] = times["ours"]["median"] / times["torch"]["median"]
     return case
 
 
@@ -178,6 +207,10 @@ def bench(
                 n_steps = max(1, repeats // WIDE_REPEATS_DIVISOR) if wide else repeats
                 cases[f"{name} {dtype}"] = _bench_case(hidden, dtype, data, n_steps, threads, torch_ok)
                 cases[f"{name} {dtype}"]["other_cpus_busy"] = during.cpus()
+        log("best configuration of the ladder (float32, Adam, dropout, augmentation)")
+        during = OtherProcesses()
+        cases["best float32"] = _best_case(data, max(1, repeats // WIDE_REPEATS_DIVISOR), threads, torch_ok)
+        cases["best float32"]["other_cpus_busy"] = during.cpus()
         out["cases"] = cases
         out["machine"] = machine_info(threads, torch_ok)
     out["peak_rss_mib"] = peak_rss_mib()
@@ -213,12 +246,14 @@ def format_table(result: dict) -> str:
         ratio = f"{c['ratio_vs_torch']:10.2f}" if "ratio_vs_torch" in c else f"{'-':>10}"
         lines.append(
             f"{name:<16} {c['ms_per_step']:8.3f} {c['floor_ms_per_step']:9.3f} {c['step_over_floor']:9.2f}x "
-            f"{c['gather_ms']:9.3f} {torch_ms} {ratio} {c['eval_ms']:9.1f} {_cpus(c['other_cpus_busy']):>6}"
+            f"{c['gather_ms']:9.3f} {torch_ms} {ratio} {_eval(c):>9} {_cpus(c['other_cpus_busy']):>6}"
         )
     lines += [
         "",
         "ms/step: gather + forward + backward + update (dd2424.training.gradient_step);",
         "floor: the matrix products of that step only; gather: X[batch] alone (part of ms/step);",
+        "best: the ladder's best configuration (batch 250, BN after ReLU, dropout, flips and shifts, Adam; "
+        "PyTorch with fused Adam); its gather includes the augmentation;",
         f"eval ms: evaluate() on the {result['n_train']} training samples; "
         "others: CPUs kept busy by other processes during the case.",
     ]
@@ -248,6 +283,10 @@ def format_table(result: dict) -> str:
         f"{result['peak_rss_mib_before_torch']:.0f} MiB before PyTorch was imported"
     )
     return "\n".join(lines)
+
+
+def _eval(case: dict) -> str:
+    return f"{case['eval_ms']:.1f}" if "eval_ms" in case else "-"
 
 
 def _cpus(value: float | None) -> str:

@@ -21,15 +21,15 @@ ETA = 0.01  # a constant learning rate: computing the cyclical one costs nothing
 class Batches:
     """Consecutive mini-batches of a fixed random permutation of the training rows, like the trainer's."""
 
-    def __init__(self, n: int, seed: int = 0) -> None:
+    def __init__(self, n: int, size: int = BATCH, seed: int = 0) -> None:
         self.order = np.random.default_rng(seed).permutation(n)
-        self.position = 0
+        self.size, self.position = size, 0
 
     def next(self) -> np.ndarray:
-        if self.position + BATCH > self.order.size:
+        if self.position + self.size > self.order.size:
             self.position = 0
-        batch = self.order[self.position : self.position + BATCH]
-        self.position += BATCH
+        batch = self.order[self.position : self.position + self.size]
+        self.position += self.size
         return batch
 
 
@@ -44,7 +44,7 @@ def our_step(net: KLayerNet, X: np.ndarray, y: np.ndarray) -> Callable[[], objec
     return step
 
 
-def floor_step(net: KLayerNet, X: np.ndarray) -> Callable[[], object]:
+def floor_step(net: KLayerNet, X: np.ndarray, batch_size: int = BATCH) -> Callable[[], object]:
     """The matrix products of a step of ``net``, nothing else.
 
     Forward ``x_l = x_{l-1} @ W_l`` for every layer; backward ``dW_l = x_{l-1}^T @ G_l`` for every
@@ -52,9 +52,9 @@ def floor_step(net: KLayerNet, X: np.ndarray) -> Callable[[], object]:
     the operand layouts that :mod:`dd2424.layers` uses.
     """
     rng = np.random.default_rng(1)
-    x0 = np.asarray(X[Batches(X.shape[0]).next()], dtype=net.dtype)
+    x0 = np.asarray(X[Batches(X.shape[0], batch_size).next()], dtype=net.dtype)
     Ws = net.weights()
-    Gs = [rng.standard_normal((BATCH, W.shape[1])).astype(net.dtype) for W in Ws]
+    Gs = [rng.standard_normal((batch_size, W.shape[1])).astype(net.dtype) for W in Ws]
 
     def step():
         inputs = [x0]
@@ -114,7 +114,6 @@ def torch_step(net: KLayerNet, X: np.ndarray, y: np.ndarray, threads: int) -> Ca
         return loss
 
     return step
-
 
 
 def torch_available() -> tuple[bool, str]:

@@ -11,9 +11,10 @@ from dd2424 import bench as bench_module
 from dd2424.cli import main
 from dd2424.network import KLayerNet
 
-CASES = {"3-layer float32", "3-layer float64", "9-layer float32", "9-layer float64", "wide float32"}
+CASES = {"3-layer float32", "3-layer float64", "9-layer float32", "9-layer float64", "wide float32", "best float32"}
 CASE_KEYS = {"ms_per_step", "floor_ms_per_step", "step_over_floor", "gather_ms", "eval_ms", "step_traced_peak_mib",
              "eval_traced_peak_mib"}  # fmt: skip
+BEST_KEYS = {"ms_per_step", "floor_ms_per_step", "step_over_floor", "gather_ms"}  # the best configuration's whole step
 TORCH_KEYS = {"torch_ms_per_step", "ratio_vs_torch"}
 
 
@@ -34,7 +35,7 @@ def _check_result(result, with_torch):
     json.dumps(result, allow_nan=False)  # plain JSON, no NaN or infinity
     assert set(result["cases"]) == CASES
     for name, case in result["cases"].items():
-        expected = CASE_KEYS | (TORCH_KEYS if with_torch else set())
+        expected = (BEST_KEYS if name == "best float32" else CASE_KEYS) | (TORCH_KEYS if with_torch else set())
         assert expected <= set(case), (name, expected - set(case))
         assert all(_positive_finite(case[key]) for key in expected), (name, case)
         assert case["ms_per_step"] >= case["gather_ms"]
@@ -119,3 +120,11 @@ def test_gradients_match_pytorch_autograd_in_float64(batch_norm, torch):
             np.testing.assert_allclose(stats.means[l] + net.params[f"b{l + 1}"], mean.numpy(), rtol=1e-12, atol=1e-14)
             np.testing.assert_allclose(stats.variances[l] * n / (n - 1), var.numpy(), rtol=1e-12)  # ours is biased
         assert all(np.all(grads[f"b{l}"] == 0) for l in range(1, net.k))  # cancelled by BN
+
+
+def test_best_case_is_the_ladders_last_row():
+    from dd2424.bench_best import best_config
+
+    c = best_config()
+    assert c.hidden == (1024, 512) and c.bn_position == "after" and c.optimizer == "adam"
+    assert c.dropout > 0 and c.flip and c.max_shift > 0 and c.batch_size == 250 and c.dtype == "float32"

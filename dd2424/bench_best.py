@@ -1,0 +1,110 @@
+"""The step of the ablation ladder's best configuration, timed by ``dd2424 bench`` beside PyTorch's.
+
+The configuration is the ladder's (:func:`dd2424.study.beyond.default_ladder` applied to the
+assignment's network): hidden layers [1024, 512], BN after the ReLU, dropout 0.1, random flips
+and shifts of up to 3 pixels, Adam, batches of 250, float32. A step is everything the trainer
+does per mini-batch: gather, augmentation, dropout masks, forward, backward, BN running
+averages and the Adam update (:func:`dd2424.training.gradient_step`). PyTorch's step does the
+same work with its own layers, its tensor augmentation and its fused Adam (classic L2 on the
+weights, as ours); the floor is the step's matrix products alone
+(:func:`dd2424.bench_steps.floor_step`).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .augment import augment_batch
+from .bench_steps import Batches, floor_step
+from .network import BN_ALPHA, KLayerNet
+from .optimizers import Adam
+from .training import TrainConfig, gradient_step
+
+ETA = 1e-3  # a constant rate, the top of the best configuration's cycle
+
+
+def best_config() -> TrainConfig:
+    """The last row of the full profile's ladder, applied to the assignment's 3-layer BN network."""
+    from .study.beyond import default_ladder
+
+    config = TrainConfig()
+    for ingredient in default_ladder():
+        config = ingredient.apply(config)
+    return config
+
+
+def our_step(net: KLayerNet, config: TrainConfig, X: np.ndarray, y: np.ndarray) -> Callable[[], object]:
+    """The trainer's step for ``config``: gather, augment, then :func:`gradient_step` with Adam and dropout."""
+    batches = Batches(X.shape[0], config.batch_size)
+    augment_rng, dropout_rng, adam = np.random.default_rng(2), np.random.default_rng(3), Adam()
+
+    def step():
+        batch = batches.next()
+        xb = augment_batch(X[batch], augment_rng, config.flip, config.max_shift)
+        return gradient_step(net, xb, y[batch], config.lam, ETA, adam, dropout_rng)
+
+    return step
+
+
+def torch_step(net: KLayerNet, config: TrainConfig, X: np.ndarray, y: np.ndarray, threads: int) -> Callable[[], object]:
+    """The same step in PyTorch: Linear, ReLU, BatchNorm1d, Dropout per hidden layer; flips and
+    zero-filled shifts on tensors; ``Adam(fused=True)`` with ``weight_decay = 2 lambda`` on the weights."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    torch.set_num_threads(threads)
+    modules: list[nn.Module] = []
+    for l in range(1, net.k + 1):
+        d_in, d_out = net.params[f"W{l}"].shape
+        modules.append(nn.Linear(d_in, d_out))
+        if l < net.k:
+            modules += [nn.ReLU(), nn.BatchNorm1d(d_out, eps=net.bn_eps, momentum=1 - BN_ALPHA), nn.Dropout(config.dropout)]
+    model = nn.Sequential(*modules).train()
+    weights = [m.weight for m in model if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for l, W in enumerate(weights, start=1):
+            W.copy_(torch.from_numpy(net.params[f"W{l}"].T))
+    decayed = {id(p) for p in weights}
+    others = [p for p in model.parameters() if id(p) not in decayed]
+    groups = [{"params": weights, "weight_decay": 2 * config.lam}, {"params": others, "weight_decay": 0.0}]
+    opt = torch.optim.Adam(groups, lr=ETA, fused=True)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    batches, k, side = Batches(X.shape[0], config.batch_size), config.max_shift, 32
+    generator = torch.Generator().manual_seed(2)
+    offsets = torch.arange(side)
+
+    def augment(xb: "torch.Tensor") -> "torch.Tensor":
+        n = xb.shape[0]
+        images = xb.view(n, 3, side, side)
+        flip = torch.rand(n, generator=generator) < 0.5
+        images = torch.where(flip[:, None, None, None], images.flip(3), images)
+        padded = F.pad(images, (k, k, k, k))
+        dy = torch.randint(0, 2 * k + 1, (n,), generator=generator)
+        dx = torch.randint(0, 2 * k + 1, (n,), generator=generator)
+        rows, cols = (dy[:, None] + offsets)[:, :, None], (dx[:, None] + offsets)[:, None, :]
+        shifted = padded[torch.arange(n)[:, None, None], :, rows, cols]  # (n, 32, 32, 3)
+        return shifted.permute(0, 3, 1, 2).reshape(n, -1)
+
+    def step():
+        batch = torch.from_numpy(batches.next())
+        xb, yb = augment(Xt[batch]), yt[batch]
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def best_case_steps(X: np.ndarray, y: np.ndarray, n_classes: int, threads: int, with_torch: bool) -> dict[str, Callable[[], object]]:
+    """The step functions to time side by side for the best configuration, on fresh networks."""
+    config = best_config()
+    net = config.build_network(X.shape[1], n_classes)
+    steps = {"ours": our_step(net, config, X, y), "floor": floor_step(net, X, config.batch_size)}
+    if with_torch:
+        steps["torch"] = torch_step(config.build_network(X.shape[1], n_classes), config, X, y, threads)
+    return steps
