@@ -107,7 +107,7 @@ def test_the_first_seed_of_the_best_ladder_row_and_of_the_3layer_bn_network_are_
     ctx = _folder(tmp_path)
     networks = pictures.load_networks(ctx)
     assert [(n.key, n.seed, n.run_file) for n in networks] == [("best", 0, "best_s0.json"), ("3layer_bn", 0, "bn_s0.json")]
-    assert networks[0].label == "best of the ladder (width step)" and networks[1].label == "3-layer [50, 50] with BN"
+    assert networks[0].label == "best ladder network" and networks[1].label == "3-layer [50, 50] with BN"
     described = {n.key: pictures.describe_network(n, CLASSES) for n in networks}
     best = described["best"]
     assert best["seed"] == 0 and best["seeds_available"] == [0, 1] and best["test_accuracy"] == 0.5
@@ -120,7 +120,7 @@ def test_the_first_seed_of_the_best_ladder_row_and_of_the_3layer_bn_network_are_
     assert part["figures"] == {"first_layer": "first_layer_weights", "confusion": "confusion_matrix", "mistakes": "mistakes"}
     json.dumps(part)  # JSON-ready as it is
     assert [len(images) for _, images in pictures.first_layer_panels(networks)] == [4, 4]
-    assert pictures.confusion_panels(networks)[0][0] == "best of the ladder (width step), seed 0"
+    assert pictures.confusion_panels(networks)[0][0] == "best ladder network, seed 0"
 
 
 def test_mistakes_are_drawn_from_the_test_images_and_checked_against_their_labels(tmp_path):

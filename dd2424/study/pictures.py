@@ -103,10 +103,10 @@ def _load(ctx: Context, source: Source) -> Network:
 
 
 def network_label(key: str, entry: Mapping, record: Mapping) -> str:
-    """A short label for figures and tables: ``best of the ladder (width step)``, ``3-layer [50, 50] with BN``."""
+    """A short label for figures and tables: ``best ladder network``, ``3-layer [50, 50] with BN``."""
     c = record["config"]
     if key == "best":
-        return f"best of the ladder ({entry.get('step', '?')} step)"
+        return "best ladder network"
     return f"{len(c['hidden']) + 1}-layer {list(c['hidden'])} {'with' if c['batch_norm'] else 'without'} BN"
 
 
