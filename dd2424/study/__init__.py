@@ -2,7 +2,9 @@
 
 Chapters, in the order of :data:`dd2424.study.registry.CHAPTERS` (each module is named like its
 notebook in ``notebooks/``): :mod:`.gradient_check`, :mod:`.training_curves`,
-:mod:`.lambda_search`, :mod:`.init_sensitivity`, :mod:`.beyond` (the ablation ladder).
+:mod:`.lambda_search`, :mod:`.init_sensitivity`, :mod:`.beyond` (the ablation ladder) and
+:mod:`.pictures` (what the classifier learned; no training). :mod:`.discussion` writes the
+report's Discussion from the summary.
 
 Shared parts, by job: :mod:`.profiles` (what a profile fixes), :mod:`.paths` (the output folder
 and its lock), :mod:`.context` (a notebook's profile, data, runs and outputs), :mod:`.stats`
