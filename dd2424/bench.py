@@ -75,21 +75,7 @@ def _bench_case(hidden: Sequence[int], dtype: str, data, repeats: int, threads: 
         steps["torch"] = torch_step(net, X, y, threads)
     batches = Batches(X.shape[0])
     steps["gather"] = lambda: np.asarray(X[batches.next()], dtype=net.dtype)  # the gather alone
-    times = {name: _ms(t) for name, t in _time_steps(steps, repeats).items()}
-
-    case = {
-        "hidden": list(hidden),
-        "dtype": dtype,
-        "ms_per_step": times["ours"]["median"],
-        "ms_per_step_quartiles": [times["ours"]["q1"], times["ours"]["q3"]],
-        "floor_ms_per_step": times["floor"]["median"],
-        "step_over_floor": times["ours"]["median"] / times["floor"]["median"],
-        "gather_ms": times["gather"]["median"],
-    }
-    if with_torch:
-        case["torch_ms_per_step"] = times["torch"]["median"]
-        case["torch_ms_per_step_quartiles"] = [times["torch"]["q1"], times["torch"]["q3"]]
-        case["ratio_vs_torch"] = times["ours"]["median"] / times["torch"]["median"]
+    case = {"hidden": list(hidden), "dtype": dtype, **_timed(steps, repeats)}
 
     evals = []
     for _ in range(EVAL_REPEATS):
@@ -110,26 +96,29 @@ def _best_case(data, repeats: int, threads: int, with_torch: bool) -> dict:
 
     X, y = data.train.X, data.train.y
     config = best_config()
-    steps = best_case_steps(X, y, data.n_classes, threads, with_torch)
+    steps = best_case_steps(config, X, y, data.n_classes, threads, with_torch)
     batches = Batches(X.shape[0], config.batch_size)
     rng = np.random.default_rng(5)
     steps["gather"] = lambda: augment_batch(X[batches.next()], rng, config.flip, config.max_shift)  # gather + augment
+    return {"hidden": list(config.hidden), "dtype": config.dtype, "config": config.to_dict(), **_timed(steps, repeats)}
+
+
+def _timed(steps: dict[str, Callable[[], object]], repeats: int) -> dict:
+    """Medians (and quartiles) of ours, the floor, the gather and PyTorch when present, and their ratios."""
     times = {name: _ms(t) for name, t in _time_steps(steps, repeats).items()}
-    case = {
-        "hidden": list(config.hidden),
-        "dtype": config.dtype,
-        "config": config.to_dict(),
-        "ms_per_step": times["ours"]["median"],
-        "ms_per_step_quartiles": [times["ours"]["q1"], times["ours"]["q3"]],
+    ours = times["ours"]
+    out = {
+        "ms_per_step": ours["median"],
+        "ms_per_step_quartiles": [ours["q1"], ours["q3"]],
         "floor_ms_per_step": times["floor"]["median"],
-        "step_over_floor": times["ours"]["median"] / times["floor"]["median"],
+        "step_over_floor": ours["median"] / times["floor"]["median"],
         "gather_ms": times["gather"]["median"],
     }
-    if with_torch:
-        case["torch_ms_per_step"] = times["torch"]["median"]
-        case["torch_ms_per_step_quartiles"] = [times["torch"]["q1"], times["torch"]["q3"]]
-        case["ratio_vs_torch"] = times["ours"]["median"] / times["torch"]["median"]
-    return case
+    if "torch" in times:
+        out["torch_ms_per_step"] = times["torch"]["median"]
+        out["torch_ms_per_step_quartiles"] = [times["torch"]["q1"], times["torch"]["q3"]]
+        out["ratio_vs_torch"] = ours["median"] / times["torch"]["median"]
+    return out
 
 
 def _full_run(data) -> dict:

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from .augment import augment_batch
-from .bench_steps import Batches, floor_step
+from .bench_steps import Batches, floor_step, torch_twin_groups
 from .network import BN_ALPHA, KLayerNet
 from .optimizers import Adam
 from .training import TrainConfig, gradient_step
@@ -63,14 +63,7 @@ def torch_step(net: KLayerNet, config: TrainConfig, X: np.ndarray, y: np.ndarray
         if l < net.k:
             modules += [nn.ReLU(), nn.BatchNorm1d(d_out, eps=net.bn_eps, momentum=1 - BN_ALPHA), nn.Dropout(config.dropout)]
     model = nn.Sequential(*modules).train()
-    weights = [m.weight for m in model if isinstance(m, nn.Linear)]
-    with torch.no_grad():
-        for l, W in enumerate(weights, start=1):
-            W.copy_(torch.from_numpy(net.params[f"W{l}"].T))
-    decayed = {id(p) for p in weights}
-    others = [p for p in model.parameters() if id(p) not in decayed]
-    groups = [{"params": weights, "weight_decay": 2 * config.lam}, {"params": others, "weight_decay": 0.0}]
-    opt = torch.optim.Adam(groups, lr=ETA, fused=True)
+    opt = torch.optim.Adam(torch_twin_groups(model, net, config.lam), lr=ETA, fused=True)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     batches, k, side = Batches(X.shape[0], config.batch_size), config.max_shift, 32
     generator = torch.Generator().manual_seed(2)
@@ -100,9 +93,10 @@ def torch_step(net: KLayerNet, config: TrainConfig, X: np.ndarray, y: np.ndarray
     return step
 
 
-def best_case_steps(X: np.ndarray, y: np.ndarray, n_classes: int, threads: int, with_torch: bool) -> dict[str, Callable[[], object]]:
-    """The step functions to time side by side for the best configuration, on fresh networks."""
-    config = best_config()
+def best_case_steps(
+    config: TrainConfig, X: np.ndarray, y: np.ndarray, n_classes: int, threads: int, with_torch: bool
+) -> dict[str, Callable[[], object]]:
+    """The step functions to time side by side for ``config`` (:func:`best_config`), on fresh networks."""
     net = config.build_network(X.shape[1], n_classes)
     steps = {"ours": our_step(net, config, X, y), "floor": floor_step(net, X, config.batch_size)}
     if with_torch:

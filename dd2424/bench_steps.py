@@ -92,15 +92,7 @@ def torch_step(net: KLayerNet, X: np.ndarray, y: np.ndarray, threads: int) -> Ca
         if l < net.k:
             modules += [nn.BatchNorm1d(d_out, eps=net.bn_eps, momentum=1 - BN_ALPHA, dtype=dtype), nn.ReLU()]
     model = nn.Sequential(*modules).train()
-    weights = [m.weight for m in model if isinstance(m, nn.Linear)]
-    with torch.no_grad():
-        for l, W in enumerate(weights, start=1):
-            W.copy_(torch.from_numpy(net.params[f"W{l}"].T))  # PyTorch stores W as (d_out, d_in)
-    decayed = {id(p) for p in weights}
-    others = [p for p in model.parameters() if id(p) not in decayed]
-    opt = torch.optim.SGD(
-        [{"params": weights, "weight_decay": 2 * LAM}, {"params": others, "weight_decay": 0.0}], lr=ETA, foreach=True
-    )
+    opt = torch.optim.SGD(torch_twin_groups(model, net, LAM), lr=ETA, foreach=True)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)  # shared memory, no copy
     batches = Batches(X.shape[0])
 
@@ -114,6 +106,20 @@ def torch_step(net: KLayerNet, X: np.ndarray, y: np.ndarray, threads: int) -> Ca
         return loss
 
     return step
+
+
+def torch_twin_groups(model, net: KLayerNet, lam: float) -> list[dict]:
+    """Give ``model``'s linear layers ``net``'s initial weights; parameter groups with ``weight_decay = 2 lam``
+    on those weights only (our cost has ``lam ||W||^2``) and none on biases and BN parameters."""
+    import torch
+
+    weights = [m.weight for m in model if isinstance(m, torch.nn.Linear)]
+    with torch.no_grad():
+        for l, W in enumerate(weights, start=1):
+            W.copy_(torch.from_numpy(net.params[f"W{l}"].T))  # PyTorch stores W as (d_out, d_in)
+    decayed = {id(p) for p in weights}
+    others = [p for p in model.parameters() if id(p) not in decayed]
+    return [{"params": weights, "weight_decay": 2 * lam}, {"params": others, "weight_decay": 0.0}]
 
 
 def torch_available() -> tuple[bool, str]:
