@@ -46,13 +46,26 @@ def random_translate(X: np.ndarray, rng: np.random.Generator, max_shift: int) ->
         raise ConfigError(f"max_shift must be between 0 and {SIDE - 1} pixels, got {max_shift}")
     images = as_images(X)
     n, k = X.shape[0], max_shift
-    padded = np.zeros((n, CHANNELS, SIDE + 2 * k, SIDE + 2 * k), dtype=X.dtype)
-    padded[:, :, k : k + SIDE, k : k + SIDE] = images
+    padded = _padded_buffer(n, k, X.dtype)
+    padded[:, :, k : k + SIDE, k : k + SIDE] = images  # the zero border is never written
     windows = np.lib.stride_tricks.sliding_window_view(padded, (SIDE, SIDE), axis=(2, 3))  # (n, 3, 2k+1, 2k+1, 32, 32)
     dy = rng.integers(0, 2 * k + 1, n)
     dx = rng.integers(0, 2 * k + 1, n)
     out = windows[np.arange(n), :, dy, dx]  # (n, 3, 32, 32): window (dy, dx) = shift by (k - dy, k - dx)
     return np.ascontiguousarray(out).reshape(X.shape)
+
+
+_PADDED: dict[tuple, np.ndarray] = {}
+
+
+def _padded_buffer(n: int, k: int, dtype: np.dtype) -> np.ndarray:
+    """A zero-bordered ``(n, 3, 32 + 2k, 32 + 2k)`` buffer, kept between calls: allocating and zeroing
+    one per mini-batch cost about as much as the translation itself."""
+    key = (n, k, np.dtype(dtype))
+    if key not in _PADDED:
+        _PADDED.clear()  # one shape at a time: the trainer's batches
+        _PADDED[key] = np.zeros((n, CHANNELS, SIDE + 2 * k, SIDE + 2 * k), dtype=dtype)
+    return _PADDED[key]
 
 
 def augment_batch(X: np.ndarray, rng: np.random.Generator, flip: bool = True, max_shift: int = 0) -> np.ndarray:

@@ -75,8 +75,10 @@ def dropout_forward(x: np.ndarray, p: float, rng: np.random.Generator) -> tuple[
     scaled mask ``m`` (0 or ``1/(1-p)``); the output is ``x * m`` (in place on ``x``).
     """
     draw_dtype = x.dtype if x.dtype == np.float32 else np.float64  # the generator makes these two
-    mask = (rng.random(x.shape, dtype=draw_dtype) >= p).astype(x.dtype)
+    mask = rng.random(x.shape, dtype=draw_dtype)
+    np.greater_equal(mask, p, out=mask)  # 1.0 where kept, 0.0 where dropped, in place: no new arrays
     mask *= 1.0 / (1.0 - p)
+    mask = mask.astype(x.dtype, copy=False)
     x *= mask
     return x, mask
 
@@ -168,18 +170,30 @@ def softmax(s: np.ndarray) -> np.ndarray:
     return p
 
 
-def cross_entropy(log_p: np.ndarray, y: np.ndarray) -> np.floating:
-    """Mean cross-entropy ``-(1/n) sum_i log p_i[y_i]`` from log-probabilities (a scalar of their dtype)."""
+def cross_entropy(log_p: np.ndarray, y: np.ndarray, smoothing: float = 0.0) -> np.floating:
+    """Mean cross-entropy ``-(1/n) sum_i log p_i[y_i]`` from log-probabilities (a scalar of their dtype).
+
+    With label ``smoothing`` eps the target of a sample is ``(1 - eps) * one_hot(y) + eps / K``
+    instead of the one-hot vector, which adds ``-eps * mean_k log p_k`` per sample.
+    """
     n = y.shape[0]
-    return -log_p[np.arange(n), y].sum() / n
+    loss = -log_p[np.arange(n), y].sum() / n
+    if smoothing:
+        loss = (1 - smoothing) * loss - smoothing * log_p.mean(axis=1).sum() / n
+    return loss
 
 
-def softmax_cross_entropy(s: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
-    """Mean cross-entropy of the scores ``s`` and its gradient ``G = (P - Y) / n``."""
+def softmax_cross_entropy(s: np.ndarray, y: np.ndarray, smoothing: float = 0.0) -> tuple[np.floating, np.ndarray]:
+    """Mean cross-entropy of the scores ``s`` and its gradient ``G = (P - T) / n``.
+
+    ``T`` is one-hot, or with label ``smoothing`` eps ``(1 - eps) * one_hot + eps / K``.
+    """
     log_p = log_softmax(s)
-    loss = cross_entropy(log_p, y)
+    loss = cross_entropy(log_p, y, smoothing)
     n = y.shape[0]
     G = np.exp(log_p)
-    G[np.arange(n), y] -= 1.0
+    G[np.arange(n), y] -= 1.0 - smoothing
+    if smoothing:
+        G -= smoothing / s.shape[1]
     G /= n
     return loss, G

@@ -11,7 +11,7 @@ leaves it out and its gradient is exactly zero. The parameter is kept so that ev
 the same parameter layout.
 
 Options beyond the assignment (all off by default): BN after the ReLU, inverted dropout on the hidden
-layers, and PreciseBN (population statistics recomputed with the fixed model).
+layers, label smoothing, and PreciseBN (population statistics recomputed with the fixed model).
 """
 
 from __future__ import annotations
@@ -74,6 +74,9 @@ class KLayerNet:
         Probability of dropping each hidden unit in training (inverted dropout, after the
         ReLU and BN of every hidden layer); 0 (default) turns it off. Training draws the masks
         from the ``rng`` given to :meth:`forward_backward`.
+    label_smoothing:
+        Label smoothing eps of the training loss (targets ``(1 - eps) one_hot + eps / K``); 0
+        (default) turns it off. Evaluation always reports the plain cross-entropy.
     """
 
     def __init__(
@@ -87,14 +90,18 @@ class KLayerNet:
         bn_eps: float | None = None,
         bn_position: str = "before",
         dropout: float = 0.0,
+        label_smoothing: float = 0.0,
     ) -> None:
         self.sizes = _check_sizes(sizes)
         if bn_position not in ("before", "after"):
             raise ConfigError(f"bn_position must be 'before' or 'after' (the ReLU), got {bn_position!r}")
         if not 0 <= dropout < 1:
             raise ConfigError(f"dropout is the probability of dropping a hidden unit: 0 <= p < 1, got {dropout}")
+        if not 0 <= label_smoothing < 1:
+            raise ConfigError(f"label smoothing must be in [0, 1), got {label_smoothing}")
         self.bn_position = bn_position
         self.dropout = float(dropout)
+        self.label_smoothing = float(label_smoothing)
         self.k = len(self.sizes) - 1
         self.batch_norm = bool(batch_norm)
         self.dtype = np.dtype(dtype)
@@ -128,23 +135,29 @@ class KLayerNet:
     # ------------------------------------------------------------------ training mode
 
     def forward_backward(
-        self, X: np.ndarray, y: np.ndarray, lam: float, rng: np.random.Generator | None = None
+        self, X: np.ndarray, y: np.ndarray, lam: float, rng: np.random.Generator | None = None, penalty_grads: bool = True
     ) -> tuple[np.floating, dict[str, np.ndarray], BatchStats]:
         """Cost ``J``, its gradients and the BN mini-batch statistics, in training mode.
 
         ``J = mean cross-entropy + lam * sum_l ||W_l||^2``. The running averages are *not*
         touched: pass the returned statistics to :meth:`update_running_averages`. ``rng``
-        draws the dropout masks (no dropout without it).
+        draws the dropout masks (no dropout without it). ``penalty_grads=False`` leaves the L2
+        term's gradients ``2 lam W_l`` out, for an optimiser that adds them in its own pass
+        (:meth:`penalised`).
         """
         y = np.asarray(y)
         scores, caches, stats = self._train_forward(X, rng)
-        loss, G = layers.softmax_cross_entropy(scores, y)
+        loss, G = layers.softmax_cross_entropy(scores, y, self.label_smoothing)
         cost = loss + lam * self.weight_penalty()
         grads = self._backward(G, caches)
-        if lam:
-            for l in range(1, self.k + 1):
-                grads[f"W{l}"] += (2 * lam) * self.params[f"W{l}"]
+        if lam and penalty_grads:
+            for name in self.penalised():
+                grads[name] += (2 * lam) * self.params[name]
         return cost, grads, stats
+
+    def penalised(self) -> list[str]:
+        """The names of the parameters in the L2 term: the weight matrices ``W1..Wk``."""
+        return [f"W{l}" for l in range(1, self.k + 1)]
 
     def _train_forward(self, X: np.ndarray, rng: np.random.Generator | None) -> tuple[np.ndarray, list, BatchStats]:
         """Scores in training mode (BN with batch statistics), the caches of every layer and the statistics."""
@@ -224,7 +237,8 @@ class KLayerNet:
     ) -> np.floating:
         """``J`` in training mode (BN statistics from this batch), as the gradient check needs it."""
         scores, _, _ = self._train_forward(X, rng)
-        return layers.cross_entropy(layers.log_softmax(scores), np.asarray(y)) + lam * self.weight_penalty()
+        loss = layers.cross_entropy(layers.log_softmax(scores), np.asarray(y), self.label_smoothing)
+        return loss + lam * self.weight_penalty()
 
     def precise_bn(self, X: np.ndarray, batch_size: int = 100) -> None:
         """PreciseBN: replace the running averages by population statistics of the fixed model.
@@ -268,7 +282,7 @@ class KLayerNet:
 
     def weights(self) -> list[np.ndarray]:
         """``[W1, ..., Wk]``."""
-        return [self.params[f"W{l}"] for l in range(1, self.k + 1)]
+        return [self.params[name] for name in self.penalised()]
 
     # ------------------------------------------------------------------ evaluation mode
 

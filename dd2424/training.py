@@ -22,6 +22,7 @@ from .layers import softmax
 from .network import KLayerNet
 from .optimizers import SGD, Adam, make_optimizer
 from .schedule import check_cyclical, cyclical_eta
+from .whitening import fit_zca, fold_into_first_layer, whitened_splits
 
 HISTORY_KEYS = (
     "step", "epoch", "eta",
@@ -76,6 +77,8 @@ class TrainConfig:
     records_per_cycle: int = _option(10, "history records (train and validation metrics) per cycle")
     bn_position: str = _option("before", "BN before or after the ReLU", beyond=True, choices=("before", "after"))
     dropout: float = _option(0.0, "probability of dropping a hidden unit (inverted dropout)", beyond=True)
+    label_smoothing: float = _option(0.0, "label smoothing eps of the training loss (targets (1 - eps) one-hot + eps / K)",
+                                     beyond=True, metavar="EPS")  # fmt: skip
     flip: bool = _option(False, "random horizontal flips of the training images", beyond=True)
     max_shift: int = _option(0, "random translations of up to this many pixels", beyond=True)
     optimizer: str = _option("sgd", "sgd or adam (with the same cyclical rate; choose eta_max about 1e-3)",
@@ -84,6 +87,8 @@ class TrainConfig:
     precise_bn_per_epoch: int = _option(0, "with precise_bn: also recompute them K times per epoch (for the history)",
                                         beyond=True, metavar="K")  # fmt: skip
     test_flips: bool = _option(False, "evaluate with the probabilities averaged over each image and its mirror", beyond=True)
+    zca: float = _option(0.0, "ZCA-whiten the inputs with this epsilon, fitted on the training split (0: off)",
+                         beyond=True, metavar="EPS")  # fmt: skip
     history_train_samples: int | None = _option(None, "evaluate the history's training metrics on the first N training samples",
                                                 beyond=True, metavar="N")  # fmt: skip
 
@@ -112,12 +117,16 @@ class TrainConfig:
             raise ConfigError(f"bn_position must be 'before' or 'after' (the ReLU), got {self.bn_position!r}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0 <= self.max_shift < 32:
             raise ConfigError(f"max_shift must be between 0 and 31 pixels, got {self.max_shift}")
         if self.optimizer not in ("sgd", "adam"):
             raise ConfigError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.precise_bn_per_epoch < 0 or (self.precise_bn_per_epoch and not self.precise_bn):
             raise ConfigError("precise_bn_per_epoch must be >= 0 and needs precise_bn (the number of samples)")
+        if not (self.zca >= 0 and math.isfinite(self.zca)):
+            raise ConfigError(f"zca (the whitening epsilon) must be a finite number >= 0, got {self.zca}")
         if self.precise_bn < 0 or (self.history_train_samples is not None and self.history_train_samples < 1):
             raise ConfigError("precise_bn and history_train_samples must be positive sample counts")
 
@@ -130,7 +139,7 @@ class TrainConfig:
         """The initialised network this configuration trains."""
         return KLayerNet(
             [d_in, *self.hidden, n_classes], batch_norm=self.batch_norm, init=self.init, seed=self.seed,
-            dtype=self.dtype, bn_position=self.bn_position, dropout=self.dropout,
+            dtype=self.dtype, bn_position=self.bn_position, dropout=self.dropout, label_smoothing=self.label_smoothing,
         )  # fmt: skip
 
     def to_dict(self) -> dict:
@@ -173,13 +182,21 @@ def train(
     the mini-batches of an epoch are consecutive slices of that permutation, and a remainder
     smaller than a batch waits for the next epoch's shuffle. A non-finite cost stops the run
     and sets ``diverged``. ``progress``, if given, is called with each history record.
-    ``train_seconds`` counts the update steps only; ``eval_seconds`` the history evaluations.
+    ``train_seconds`` counts the update steps (and the fit of the ZCA whitening, with ``zca``);
+    ``eval_seconds`` the history evaluations. With ``zca`` the network is trained on whitened
+    rows and returned with the whitening folded into its first layer, so it takes standardised rows.
     """
     n, b = data.train.X.shape[0], config.batch_size
     if b > n:
         raise ConfigError(f"batch size {b} is larger than the training set ({n} samples)")
     rng = np.random.default_rng([config.seed, 1])  # independent of the initialisation's stream
     result = TrainResult({key: [] for key in HISTORY_KEYS})
+    zca = None
+    if config.zca:  # part of the method, so counted as training time
+        tic = time.perf_counter()
+        zca = fit_zca(data.train.X, config.zca)
+        data = whitened_splits(data, zca)
+        result.train_seconds += time.perf_counter() - tic
 
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is detected below, not warned about
         _loop(net, data, config, rng, result, progress)
@@ -191,6 +208,8 @@ def train(
         if not all(math.isfinite(m["cost"]) for m in result.final.values()):
             result.diverged = True
             result.message = "training ended with a non-finite evaluation cost; lower eta_max"
+    if zca is not None:
+        fold_into_first_layer(net, zca)  # from here on, the network takes standardised rows
     return result
 
 
@@ -289,16 +308,18 @@ def gradient_step(
 ) -> np.floating:
     """One update on a mini-batch: gradients, BN running averages, then the optimiser's step.
 
-    ``optimizer`` defaults to plain gradient descent, ``theta -= eta * grad`` (:class:`SGD`);
-    ``rng`` draws dropout masks.
+    ``optimizer`` defaults to plain gradient descent, ``theta -= eta * grad``
+    (:class:`SGD`); ``rng`` draws dropout masks. The gradient of the L2 term is added by the
+    optimiser in its pass over the weights rather than by the network in a pass of its own.
     Returns the mini-batch cost ``J``; a non-finite cost leaves the network untouched (the
     trainer then stops). ``dd2424 bench`` times exactly this function.
     """
-    cost, grads, stats = net.forward_backward(X_batch, y_batch, lam, rng)
+    cost, grads, stats = net.forward_backward(X_batch, y_batch, lam, rng, penalty_grads=False)
     if not math.isfinite(cost):
         return cost
     net.update_running_averages(stats)
-    (optimizer or _PLAIN_SGD).step(net.params, grads, eta)
+    decay = {name: 2 * lam for name in net.penalised()} if lam else None
+    (optimizer or _PLAIN_SGD).step(net.params, grads, eta, decay)
     return cost
 
 

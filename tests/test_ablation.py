@@ -5,6 +5,8 @@ from dd2424.study.beyond import (
     best_row,
     default_ladder,
     describe_best,
+    dropped_rows,
+    kept_rows,
     precise_vs_running,
     run_ladder,
     table_rows,
@@ -47,13 +49,15 @@ def test_ladder_is_cumulative_and_the_best_row_is_chosen_on_validation():
 def test_default_ladder_has_every_ingredient_of_the_issue():
     names = [i.name for i in default_ladder()]
     assert names == ["BN after ReLU", "PreciseBN", "width", "dropout", "augmentation", "test-time flips", "Adam",
-                     "longer training"]
+                     "ZCA whitening", "ZCA epsilon", "label smoothing", "more dropout", "longer training"]
+    assert [i.name for i in default_ladder() if i.trial] == ["ZCA epsilon", "label smoothing", "more dropout"]
     config = TrainConfig()
     epochs = {}
     for ingredient in default_ladder(wide_batch=250, longer=7):
         config = ingredient.apply(config)  # every change is a valid configuration
         epochs[ingredient.name] = config.total_steps * config.batch_size
     assert config.optimizer == "adam" and config.flip and config.batch_size == 250 and config.n_s == 7 * 900
+    assert config.zca == 0.1 and config.label_smoothing == 0.1 and config.dropout == 0.2
     assert epochs["width"] == epochs["PreciseBN"] == TrainConfig().total_steps * 100  # same epochs, larger batches
     assert epochs["longer training"] == 7 * epochs["Adam"]
 
@@ -63,9 +67,9 @@ def test_best_configuration_is_described_with_every_setting_that_defines_it():
     for ingredient in default_ladder(wide=(1024, 512), wide_batch=250, longer=7):
         config = ingredient.apply(config)
     text = describe_best(config.to_dict(), n_train=45000)
-    for phrase in ("[1024, 512]", "BN after the ReLU", "lambda 0.0001", "dropout 0.1", "random horizontal flips",
+    for phrase in ("[1024, 512]", "BN after the ReLU", "lambda 0.0001", "dropout 0.2", "random horizontal flips",
                    "up to 3 pixels", "mirror", "Adam", "batches of 250", "2 cycles of 2 x 6300 steps (140 epochs)",
-                   "PreciseBN on 10000 images"):  # fmt: skip
+                   "PreciseBN on 10000 images", "ZCA-whitened with epsilon 0.1", "label smoothing 0.1"):  # fmt: skip
         assert phrase in text, phrase
     plain = describe_best(TrainConfig().to_dict(), n_train=45000)
     assert "mini-batch gradient descent" in plain and "(20 epochs)" in plain and "dropout" not in plain
@@ -87,3 +91,20 @@ def test_precise_bn_is_compared_with_the_running_averages_on_the_same_runs():
     assert compared["precise"]["val"]["mean"] == 0.61 and compared["running"]["test"]["mean"] == 0.51
     assert compared["running"]["val"]["n"] == 2
     assert training_seconds(rows[1]) == {"mean": 11.0, "max": 12.0}
+
+
+def test_a_trial_is_kept_only_if_it_raises_validation_accuracy_and_the_ladder_goes_on_without_it():
+    ladder = [
+        Ingredient("width", "", {"hidden": (256, 128)}),
+        Ingredient("BN after ReLU", "", {"bn_position": "after"}, trial=True),  # lowers val: dropped
+        Ingredient("dropout", "", {"dropout": 0.2}, trial=True),  # raises val: kept
+        Ingredient("longer", "", {"n_s": lambda c: 2 * c.n_s}),
+    ]
+    rows = run_ladder(TrainConfig(), ladder, [0, 1], _fake_run)
+    assert [r.name for r in kept_rows(rows)] == ["baseline", "width", "dropout", "longer"]
+    assert rows[3].config.bn_position == "before" and rows[4].config.dropout == 0.2  # built on the kept rows
+    assert [t["ingredient"] for t in table_rows(rows)] == ["baseline", "width", "dropout", "longer"]
+    (dropped,) = dropped_rows(rows)
+    assert dropped["ingredient"] == "BN after ReLU" and dropped["tried_on"] == "width"
+    assert abs(dropped["val_gain"] + 0.02) < 1e-12 and dropped["seeds"] == 2
+    assert best_row(rows).name == "dropout"

@@ -83,3 +83,28 @@ def test_adam_minimises_a_quadratic_and_rejects_bad_settings():
         Adam(beta1=1.0)
     with pytest.raises(ConfigError, match="optimiser"):
         make_optimizer("rmsprop")
+
+
+@pytest.mark.parametrize("make", [SGD, Adam])
+def test_decay_in_the_update_equals_the_network_adding_the_l2_gradient(make):
+    """``decay`` adds ``c theta`` to the gradient inside the update, block by block: bitwise what
+    adding it first gives, for parameters larger than a block."""
+    rng = np.random.default_rng(5)
+    params = {"W": rng.standard_normal((300, 700)).astype(np.float32), "b": rng.standard_normal(700).astype(np.float32)}
+    grads = [{k: rng.standard_normal(v.shape).astype(np.float32) for k, v in params.items()} for _ in range(3)]
+    finals = []
+    for fold in (False, True):
+        p, opt = {k: v.copy() for k, v in params.items()}, make()
+        for g in grads:
+            g = {k: v.copy() for k, v in g.items()}
+            if not fold:
+                g["W"] += 0.02 * p["W"]
+            opt.step(p, g, 0.01, {"W": 0.02} if fold else None)
+        finals.append(p)
+    assert all(np.array_equal(finals[0][k], finals[1][k]) for k in params)
+    assert not np.array_equal(finals[0]["W"], params["W"])
+
+
+def test_an_optimiser_needs_contiguous_parameters():
+    with pytest.raises(ConfigError, match="C-contiguous"):
+        Adam().step({"W": np.zeros((4, 4)).T[:, :3]}, {"W": np.zeros((4, 3))}, 0.1)

@@ -63,6 +63,10 @@ def test_ladder_names_gains_costs_and_neutral_steps():
     assert "13.2 points more accurate" in text
     hurt = discussion.ladder(_beyond(gains=(0.006, 0.0, 0.009, 0.018, -0.02, 0.004, 0.013, 0.087)))
     assert "Step5 lowered validation accuracy" in hurt
+    assert "trials" not in text
+    beyond = _beyond()
+    beyond["dropped"] = [{"ingredient": "label smoothing", "tried_on": "ZCA whitening", "val_gain": -0.004}]
+    assert "label smoothing (-0.4 points on the ZCA whitening row) did not, and it was dropped" in discussion.ladder(beyond)
 
 
 def test_comparison_says_which_data_and_how_far_from_the_original():

@@ -127,3 +127,18 @@ def test_defaults_reproduce_spec_training_and_hide_from_the_configuration():
 def test_impossible_extension_settings_are_rejected(kwargs):
     with pytest.raises(ConfigError):
         TrainConfig(**kwargs)
+
+
+def test_label_smoothing_gradients_of_the_whole_network_match_finite_differences():
+    from dd2424.gradcheck import numerical_gradient, relative_errors
+
+    X, y = _batch(n=10, d=8)
+    net = KLayerNet([8, 12, 5], bn_position="after", label_smoothing=0.1, dtype=np.float64, seed=2)
+    cost, grads = net.cost_and_grads(X, y, 0.01)
+    assert cost == net.training_cost(X, y, 0.01)
+    assert cost != KLayerNet([8, 12, 5], bn_position="after", dtype=np.float64, seed=2).training_cost(X, y, 0.01)
+    for name in ("W1", "b1", "gamma1", "W2", "b2"):
+        numeric = numerical_gradient(lambda: net.training_cost(X, y, 0.01), net.params[name], h=1e-6)
+        assert relative_errors(grads[name], numeric).max() < 1e-5  # float64 differences; a wrong term gives ~1e-2
+    with pytest.raises(ConfigError, match="smoothing"):
+        KLayerNet([8, 5], label_smoothing=1.0)

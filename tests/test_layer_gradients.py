@@ -68,3 +68,11 @@ def test_softmax_cross_entropy_backward(rng):
     s, y = rng.standard_normal((7, 5)), rng.integers(0, 5, 7)
     _, G = layers.softmax_cross_entropy(s, y)
     _check(G, lambda: layers.softmax_cross_entropy(s, y)[0], s)
+
+
+def test_label_smoothing_loss_and_backward(rng):
+    s, y = rng.standard_normal((7, 5)), rng.integers(0, 5, 7)
+    loss, G = layers.softmax_cross_entropy(s, y, smoothing=0.2)
+    _check(G, lambda: layers.softmax_cross_entropy(s, y, smoothing=0.2)[0], s)
+    targets = 0.8 * np.eye(5)[y] + 0.2 / 5  # the smoothed targets, written out
+    assert loss == pytest.approx(-(targets * layers.log_softmax(s)).sum(axis=1).mean())

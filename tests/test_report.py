@@ -85,7 +85,7 @@ def test_profiles_and_their_run_counts():
     assert full.seeds == (0, 1, 2) and full.final_seeds == (0, 1, 2) and full.final_cycles == 3
     assert full.n_s == 2250 and full.cycles == 2 and full.n_train is None and full.records_per_cycle >= 10
     assert full.lambda_coarse == (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1) and full.sigmas == (1e-1, 1e-3, 1e-4)
-    assert registry.planned_runs(get_profile("full")) == 4 * 3 + (6 + 6) * 2 + 3 + 3 * 2 * 3 + (1 + 8) * 3
+    assert registry.planned_runs(get_profile("full")) == 4 * 3 + (6 + 6) * 2 + 3 + 3 * 2 * 3 + (1 + 12) * 3
     assert get_profile("smoke", seeds=[3, 4]).seeds == (3, 4)
     with pytest.raises(ConfigError, match="unknown profile"):
         get_profile("fast")
@@ -153,7 +153,8 @@ def test_smoke_report_writes_every_figure_table_and_summary_key(smoke):
     assert {(c["sigma"], c["batch_norm"]) for c in grid} == {(s, bn) for s in (1e-1, 1e-3, 1e-4) for bn in (False, True)}
     assert summary["sensitivity"]["lam"] == search["chosen_lambda"]  # 04 took the lambda that 03 chose
     beyond = summary["beyond"]
-    assert beyond["rows"][0]["ingredient"] == "baseline" and len(beyond["rows"]) == 9
+    assert beyond["rows"][0]["ingredient"] == "baseline" and len(beyond["rows"]) + len(beyond["dropped"]) == 13
+    assert all(d["tried_on"] in [r["ingredient"] for r in beyond["rows"]] for d in beyond["dropped"])
     best_val = max(r["val_mean"] for r in beyond["rows"])  # the best row is chosen on validation accuracy
     assert [r["ingredient"] for r in beyond["rows"] if r["best"] == "yes"] == [beyond["best"]["step"]]
     assert beyond["best"]["val_accuracy"]["mean"] == best_val
@@ -165,10 +166,10 @@ def test_smoke_report_writes_every_figure_table_and_summary_key(smoke):
     for net in pictures["networks"].values():
         assert net["seed"] == 0 and len(net["class_accuracy"]) == 10 and len(net["confused_pairs"]) == 5
         assert net["first_layer"]["n_units"] == 16 and set(pictures["figures"].values()) <= set(FIGURES)
-    assert summary["timing"]["runs"] == registry.planned_runs(get_profile("smoke")) == 27 + (1 + 8) * 2
+    assert summary["timing"]["runs"] == registry.planned_runs(get_profile("smoke")) == 27 + (1 + 12) * 2
     assert summary["timing"]["compute_seconds"] > 0 and summary["timing"]["pipeline_seconds"] > 0
     # progress: one line per run on the pipeline's stderr, none in the stored notebooks
-    assert "[run 45/45]" in first.stderr and "[run 46/" not in first.stderr
+    assert "[run 53/53]" in first.stderr and "[run 54/" not in first.stderr
     executed = sorted((out / "build" / "notebooks").glob("*.ipynb"))
     assert len(executed) == len(registry.pipeline_steps()) + 1 == 8
     assert not any("[run " in p.read_text() or "lambda coarse:" in p.read_text() for p in executed)

@@ -5,8 +5,10 @@ cumulative ablation: every row has all the ingredients above it), so each row sh
 ingredient adds to everything before it. The best configuration is the row with the highest mean
 VALIDATION accuracy over the seeds; the test accuracy is reported, never used. (Keeping an
 ingredient only if it helps at once would be greedy: augmentation, for one, costs accuracy in a
-short run and pays off only in a long one.) The ladder is data, so the notebook only runs it
-and shows its rows.
+short run and pays off only in a long one.) A *trial* ingredient is the exception: it stays only
+if it raises the mean validation accuracy of the row it is added to; otherwise the ladder goes on
+from that row and the trial is listed among the ingredients tried and dropped, with its numbers.
+The ladder is data, so the notebook only runs it and shows its rows.
 """
 
 from __future__ import annotations
@@ -29,35 +31,43 @@ def planned_runs(profile: Profile) -> int:
 def timing(section: Mapping) -> dict[str, float]:
     """This chapter's share of ``timing`` in summary.json (a row's ``seeds`` is its number of finite runs)."""
     return {"training_seconds": section.get("compute_seconds", 0.0),
-            "runs": sum(r.get("seeds", 0) for r in section.get("rows", []))}  # fmt: skip
+            "runs": sum(r.get("seeds", 0) for r in [*section.get("rows", []), *section.get("dropped", [])])}  # fmt: skip
 
 @dataclass(frozen=True)
 class Ingredient:
     """One step of the ladder: a name, what it does, and the configuration changes it makes.
 
     A change may be a value or a function of the current configuration (e.g. longer cycles).
+    A ``trial`` ingredient is kept only if it raises the mean validation accuracy.
     """
 
     name: str
     description: str
     changes: Mapping[str, Any]
+    trial: bool = False
 
     def apply(self, config: TrainConfig) -> TrainConfig:
         values = {k: (v(config) if callable(v) else v) for k, v in self.changes.items()}
         return dataclasses.replace(config, **values)
 
 
+#: epsilon of the ladder's ZCA whitening, in units of the standardised pixels' variance (1)
+ZCA_EPS = 1.0
+
+
 def default_ladder(
     wide: Sequence[int] = (1024, 512),
     wide_batch: int = 250,
-    longer: int = 6,
+    longer: int = 8,
     precise_samples: int = 10000,
     wide_lam: float = 1e-4,
     dropout: float = 0.1,
     max_shift: int = 3,
     adam_eta_max: float = 1e-3,
+    zca: float = ZCA_EPS,
 ) -> list[Ingredient]:
-    """The ingredients, in order: BN position, PreciseBN, width, dropout, augmentation, test-time flips, optimiser, length.
+    """The ingredients, in order: BN position, PreciseBN, width, dropout, augmentation, test-time flips,
+    optimiser, ZCA whitening, three trials (a smaller ZCA epsilon, label smoothing, more dropout), length.
 
     The width step also moves to mini-batches of ``wide_batch`` (a wide network computes faster
     per image in larger batches) and keeps the number of epochs by scaling ``n_s``.
@@ -80,6 +90,13 @@ def default_ladder(
                    {"test_flips": True}),  # fmt: skip
         Ingredient("Adam", f"Adam with the cyclical rate between 1e-5 and {adam_eta_max:g}",
                    {"optimizer": "adam", "eta_max": adam_eta_max}),  # fmt: skip
+        Ingredient("ZCA whitening", f"inputs ZCA-whitened with epsilon {zca:g}, fitted on the training images",
+                   {"zca": zca}),  # fmt: skip
+        Ingredient("ZCA epsilon", f"epsilon {zca / 10:g} instead of {zca:g}: whiter inputs, more of their noise",
+                   {"zca": zca / 10}, trial=True),  # fmt: skip
+        Ingredient("label smoothing", "targets 0.9 one-hot + 0.1 / 10 in the training loss",
+                   {"label_smoothing": 0.1}, trial=True),  # fmt: skip
+        Ingredient("more dropout", f"dropout {2 * dropout:g} instead of {dropout:g}", {"dropout": 2 * dropout}, trial=True),
         Ingredient("longer training", f"cycles {longer}x longer", {"n_s": lambda c: longer * c.n_s}),
     ]
 
@@ -92,6 +109,8 @@ class Row:
     description: str
     config: TrainConfig
     records: list[dict]
+    kept: bool = True
+    tried_on: str = ""  # for a trial: the row it was added to
 
     def stats(self, key: str) -> tuple[float, float, int]:
         return mean_std(r.get(key) for r in self.records)
@@ -113,14 +132,24 @@ def run_ladder(
 
     rows = [Row("baseline", "the assignment's 3-layer network with BN", baseline, run(with_seeds(baseline), "baseline"))]
     for ingredient in ladder:
-        config = ingredient.apply(rows[-1].config)
-        rows.append(Row(ingredient.name, ingredient.description, config, run(with_seeds(config), ingredient.name)))
+        below = kept_rows(rows)[-1]
+        config = ingredient.apply(below.config)
+        row = Row(ingredient.name, ingredient.description, config, run(with_seeds(config), ingredient.name))
+        if ingredient.trial:
+            row.tried_on = below.name
+            row.kept = row.stats("val_accuracy")[0] > below.stats("val_accuracy")[0]
+        rows.append(row)
     return rows
 
 
+def kept_rows(rows: Sequence[Row]) -> list[Row]:
+    """The rows of the ladder proper: every ingredient except the trials that were dropped."""
+    return [r for r in rows if r.kept]
+
+
 def best_row(rows: Sequence[Row]) -> Row:
-    """The row with the highest mean validation accuracy (the earliest of equals)."""
-    return max(rows, key=lambda r: r.stats("val_accuracy")[0])
+    """The kept row with the highest mean validation accuracy (the earliest of equals)."""
+    return max(kept_rows(rows), key=lambda r: r.stats("val_accuracy")[0])
 
 
 def table_rows(rows: Sequence[Row]) -> list[dict]:
@@ -128,7 +157,7 @@ def table_rows(rows: Sequence[Row]) -> list[dict]:
     mean validation accuracy from the row above, and training time per seed."""
     best = best_row(rows)
     out, previous = [], None
-    for r in rows:
+    for r in kept_rows(rows):
         val, val_sd, n = r.stats("val_accuracy")
         test, test_sd, _ = r.stats("test_accuracy")
         seconds = [x.get("train_seconds") or 0.0 for x in r.records]
@@ -139,6 +168,26 @@ def table_rows(rows: Sequence[Row]) -> list[dict]:
             "train_seconds_per_seed": sum(seconds) / max(1, len(seconds)), "best": "yes" if r is best else "",
         })  # fmt: skip
         previous = val
+    return out
+
+
+def dropped_rows(rows: Sequence[Row]) -> list[dict]:
+    """The trials that did not raise the validation accuracy: what each tried, on which row, and its numbers."""
+    by_name = {r.name: r for r in rows}
+    out = []
+    for r in rows:
+        if r.kept:
+            continue
+        below = by_name[r.tried_on]
+        val, val_sd, n = r.stats("val_accuracy")
+        test, test_sd, _ = r.stats("test_accuracy")
+        seconds = [x.get("train_seconds") or 0.0 for x in r.records]
+        out.append({
+            "ingredient": r.name, "description": r.description, "tried_on": r.tried_on,
+            "val_mean": val, "val_std": val_sd, "val_gain": val - below.stats("val_accuracy")[0],
+            "test_mean": test, "test_std": test_sd, "seeds": n,
+            "train_seconds_per_seed": sum(seconds) / max(1, len(seconds)),
+        })  # fmt: skip
     return out
 
 
@@ -175,6 +224,10 @@ def describe_best(config: Mapping[str, Any], n_train: int) -> str:
         augmentation.append(f"translations of up to {config['max_shift']} pixels")
     if augmentation:
         parts.append(" and ".join(augmentation))
+    if config.get("zca"):
+        parts.append(f"inputs ZCA-whitened with epsilon {config['zca']:g}")
+    if config.get("label_smoothing"):
+        parts.append(f"label smoothing {config['label_smoothing']:g}")
     if config.get("test_flips"):
         parts.append("predictions averaged over each image and its mirror")
     optimizer = "Adam" if config.get("optimizer") == "adam" else "mini-batch gradient descent"
@@ -197,4 +250,16 @@ TABLE_COLUMNS = [
     Column("seeds", "seeds"),
     Column("train_seconds_per_seed", "s / seed", lambda v: f"{v:.0f}" if v >= 10 else f"{v:.1f}"),
     Column("best", "best"),
+]
+
+#: columns of the table of trials that were dropped
+DROPPED_COLUMNS = [
+    Column("ingredient", "trial"),
+    Column("tried_on", "added to"),
+    Column("val_mean", "val. %", fmt_pct),
+    Column("val_std", "std", fmt_pct, seeds_key="seeds"),
+    Column("val_gain", "gain", lambda v: f"{100 * v:+.2f}"),
+    Column("test_mean", "test %", fmt_pct),
+    Column("seeds", "seeds"),
+    Column("train_seconds_per_seed", "s / seed", lambda v: f"{v:.0f}" if v >= 10 else f"{v:.1f}"),
 ]

@@ -166,7 +166,12 @@ def ladder(beyond: Mapping) -> str:
     if hurt:
         text += (f"{_cap(_join([s['name'] for s in hurt]))} lowered validation accuracy where it was added, but stays in "
                  "the ladder: a regulariser that costs accuracy in a short run can pay off in a long one, which is why "
-                 "the ladder keeps every ingredient instead of dropping those that do not help at once. ")  # fmt: skip
+                 "the ladder keeps its main ingredients instead of dropping those that do not help at once. ")  # fmt: skip
+    dropped = beyond.get("dropped") or []
+    if dropped:
+        tried = [f"{d['ingredient']} ({100 * d['val_gain']:+.1f} points on the {d['tried_on']} row)" for d in dropped]
+        text += (f"Of the trials, which had to raise validation accuracy at once to stay, {_join(tried)} did not, "
+                 f"and {'it was' if len(dropped) == 1 else 'they were'} dropped. ")  # fmt: skip
     best, base = beyond["best"], beyond["baseline"]
     total = best["train_seconds"]["mean"] / rows[0]["train_seconds_per_seed"]
     gain = compare(best["test_accuracy"], base["test_accuracy"])

@@ -49,7 +49,7 @@ class Profile:
     default_lam: float = 0.005
     ablation_wide: tuple[int, ...] = (1024, 512)
     ablation_batch: int = 250
-    ablation_longer: int = 6
+    ablation_longer: int = 8
     ablation_threads: int = 2
 
     def to_dict(self) -> dict:
