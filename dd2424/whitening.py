@@ -1,4 +1,4 @@
-"""ZCA whitening of the inputs (`docs/maths.md`, section 7), fitted on the training split only.
+"""ZCA whitening of the inputs (`docs/maths.md`, section 6), fitted on the training split only.
 
 The inputs are already standardised, so their mean is zero and their covariance is
 ``C = X^T X / n``. With ``C = U diag(l) U^T``, ZCA maps a row ``x`` to ``x Z`` with

@@ -128,3 +128,4 @@ def test_best_case_is_the_ladders_last_row():
     c = best_config()
     assert c.hidden == (1024, 512) and c.bn_position == "after" and c.optimizer == "adam"
     assert c.dropout > 0 and c.flip and c.max_shift > 0 and c.batch_size == 250 and c.dtype == "float32"
+    assert c.zca > 0 and c.label_smoothing == 0 and c.dropout == 0.1  # no trial applied
