@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ConfigError
+from .kernels import augment_rows
 
 SIDE, CHANNELS = 32, 3
 
@@ -68,7 +69,23 @@ def _padded_buffer(n: int, k: int, dtype: np.dtype) -> np.ndarray:
     return _PADDED[key]
 
 
-def augment_batch(X: np.ndarray, rng: np.random.Generator, flip: bool = True, max_shift: int = 0) -> np.ndarray:
-    """Flip and/or translate a mini-batch; the input is never modified."""
-    out = random_translate(X, rng, max_shift) if max_shift else X
-    return random_flip(out, rng) if flip else (out if out is not X else X.copy())
+def augment_batch(
+    X: np.ndarray, rng: np.random.Generator, flip: bool = True, max_shift: int = 0, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Translate and/or flip the mini-batch ``X[rows]`` (all of ``X`` by default) into a new array.
+
+    The result and the random draws are exactly those of :func:`random_translate` followed by
+    :func:`random_flip` on ``X[rows]``, but the gather, the shift and the mirror are one pass
+    (:func:`dd2424.kernels.augment_rows`) instead of four copies of the batch.
+    """
+    images = as_images(X)
+    if not 0 <= max_shift < SIDE:
+        raise ConfigError(f"max_shift must be between 0 and {SIDE - 1} pixels, got {max_shift}")
+    rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
+    n, k = rows.size, max_shift
+    shift_y = rng.integers(0, 2 * k + 1, n) - k if k else np.zeros(n, dtype=np.int64)  # the draws of random_translate
+    shift_x = rng.integers(0, 2 * k + 1, n) - k if k else np.zeros(n, dtype=np.int64)
+    mirrored = rng.random(n) < 0.5 if flip else np.zeros(n, dtype=bool)  # the draw of random_flip
+    out = np.empty((n, X.shape[1]), dtype=X.dtype)
+    augment_rows(images, rows, shift_y, shift_x, mirrored, as_images(out))
+    return out

@@ -99,7 +99,7 @@ def _best_case(data, repeats: int, threads: int, with_torch: bool) -> dict:
     steps = best_case_steps(config, X, y, data.n_classes, threads, with_torch)
     batches = Batches(X.shape[0], config.batch_size)
     rng = np.random.default_rng(5)
-    steps["gather"] = lambda: augment_batch(X[batches.next()], rng, config.flip, config.max_shift)  # gather + augment
+    steps["gather"] = lambda: augment_batch(X, rng, config.flip, config.max_shift, rows=batches.next())  # gather + augment
     return {"hidden": list(config.hidden), "dtype": config.dtype, "config": config.to_dict(), **_timed(steps, repeats)}
 
 
@@ -155,12 +155,12 @@ def bench(
     ``val`` , ``test`` and ``n_classes``); without it the data come from ``source`` and the two
     loads are timed.
     """
-    from threadpoolctl import threadpool_limits
+    from .kernels import compute_threads
 
     log = log or (lambda message: None)
     out: dict = {"batch_size": BATCH, "repeats": repeats, "threads": threads, "load_average_before": loadavg()}
     neighbours = OtherProcesses()
-    with threadpool_limits(limits=threads):
+    with compute_threads(threads):
         if data is None:
             from .data import load_cifar10
 

@@ -47,7 +47,7 @@ def our_step(net: KLayerNet, config: TrainConfig, X: np.ndarray, y: np.ndarray) 
 
     def step():
         batch = batches.next()
-        xb = augment_batch(X[batch], augment_rng, config.flip, config.max_shift)
+        xb = augment_batch(X, augment_rng, config.flip, config.max_shift, rows=batch)
         return gradient_step(net, xb, y[batch], config.lam, ETA, adam, dropout_rng)
 
     return step

@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_info
 
 from . import __version__
 from .analysis import analyse
 from .code_version import code_version
 from .errors import ConfigError
 from .files import json_ready, write_json_atomic
+from .kernels import compute_threads
 from .training import TrainConfig, train
 
 
@@ -162,9 +163,12 @@ def run_training(
 
 
 def machine_info() -> dict:
-    """Where a run's times were measured: CPU model, logical cores and the BLAS threads in use."""
+    """Where a run's times were measured: CPU model, logical cores, and the threads of BLAS and of the compiled loops."""
     blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "blas_threads": max(blas) if blas else None}
+    import numba
+
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "blas_threads": max(blas) if blas else None,
+            "loop_threads": numba.get_num_threads()}  # fmt: skip
 
 
 def cpu_model() -> str:
@@ -198,7 +202,7 @@ def run_cached(
     data = load_data(spec)
     if data_provenance(data) != identity:
         raise ConfigError(f"the data's identity changed while running: {identity} vs {data_provenance(data)}")
-    with threadpool_limits(limits=blas_threads):  # None: leave BLAS as it is
+    with compute_threads(blas_threads):  # None: leave the thread counts as they are
         record = run_training(config, data)
     record["cached_as"] = path.name
     write_json_atomic(path, record)

@@ -135,22 +135,22 @@ class KLayerNet:
     # ------------------------------------------------------------------ training mode
 
     def forward_backward(
-        self, X: np.ndarray, y: np.ndarray, lam: float, rng: np.random.Generator | None = None, penalty_grads: bool = True
+        self, X: np.ndarray, y: np.ndarray, lam: float, rng: np.random.Generator | None = None, penalty: bool = True
     ) -> tuple[np.floating, dict[str, np.ndarray], BatchStats]:
         """Cost ``J``, its gradients and the BN mini-batch statistics, in training mode.
 
         ``J = mean cross-entropy + lam * sum_l ||W_l||^2``. The running averages are *not*
         touched: pass the returned statistics to :meth:`update_running_averages`. ``rng``
-        draws the dropout masks (no dropout without it). ``penalty_grads=False`` leaves the L2
-        term's gradients ``2 lam W_l`` out, for an optimiser that adds them in its own pass
-        (:meth:`penalised`).
+        draws the dropout masks (no dropout without it). ``penalty=False`` leaves the L2 term
+        out of ``J`` and its gradients ``2 lam W_l`` out of ``grads``, for an optimiser that adds
+        them in its own pass over the weights (:meth:`penalised`): ``J`` is then the loss alone.
         """
         y = np.asarray(y)
         scores, caches, stats = self._train_forward(X, rng)
         loss, G = layers.softmax_cross_entropy(scores, y, self.label_smoothing)
-        cost = loss + lam * self.weight_penalty()
+        cost = loss + lam * self.weight_penalty() if penalty else loss
         grads = self._backward(G, caches)
-        if lam and penalty_grads:
+        if lam and penalty:
             for name in self.penalised():
                 grads[name] += (2 * lam) * self.params[name]
         return cost, grads, stats

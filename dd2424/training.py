@@ -270,14 +270,12 @@ def _loop(
         batch = order[position : position + b]
         position += b
         eta = cyclical_eta(step, config.eta_min, config.eta_max, config.n_s)
-        X_batch = X[batch]
-        if augment:
-            X_batch = augment_batch(X_batch, augment_rng, config.flip, config.max_shift)
-        cost = gradient_step(net, X_batch, y[batch], config.lam, eta, optimizer, dropout_rng if net.dropout else None)
-        if not math.isfinite(cost):
+        X_batch = augment_batch(X, augment_rng, config.flip, config.max_shift, rows=batch) if augment else X[batch]
+        loss = gradient_step(net, X_batch, y[batch], config.lam, eta, optimizer, dropout_rng if net.dropout else None)
+        if not math.isfinite(loss):
             result.diverged, result.diverged_at_step = True, step
             result.message = (
-                f"training diverged at update step {step}: the cost became {float(cost)}; "
+                f"training diverged at update step {step}: the mini-batch loss became {float(loss)}; "
                 f"lower eta_max (now {config.eta_max}) or check the initialisation ({config.init})"
             )
             result.train_seconds += time.perf_counter() - tic  # the time it ran is kept
@@ -311,16 +309,17 @@ def gradient_step(
     ``optimizer`` defaults to plain gradient descent, ``theta -= eta * grad``
     (:class:`SGD`); ``rng`` draws dropout masks. The gradient of the L2 term is added by the
     optimiser in its pass over the weights rather than by the network in a pass of its own.
-    Returns the mini-batch cost ``J``; a non-finite cost leaves the network untouched (the
-    trainer then stops). ``dd2424 bench`` times exactly this function.
+    Returns the mini-batch's cross-entropy loss (the L2 term is not computed: the step does not
+    need it, and a diverging run shows in the loss first); a non-finite loss leaves the network
+    untouched (the trainer then stops). ``dd2424 bench`` times exactly this function.
     """
-    cost, grads, stats = net.forward_backward(X_batch, y_batch, lam, rng, penalty_grads=False)
-    if not math.isfinite(cost):
-        return cost
+    loss, grads, stats = net.forward_backward(X_batch, y_batch, lam, rng, penalty=False)
+    if not math.isfinite(loss):
+        return loss
     net.update_running_averages(stats)
     decay = {name: 2 * lam for name in net.penalised()} if lam else None
     (optimizer or _PLAIN_SGD).step(net.params, grads, eta, decay)
-    return cost
+    return loss
 
 
 _PLAIN_SGD = SGD()

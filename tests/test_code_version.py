@@ -13,7 +13,7 @@ PACKAGE = Path(cv.__file__).parent
 def test_hashed_set_is_what_training_imports():
     modules = cv.computing_modules()
     # the modules the numbers of a run depend on, the two the old hand-kept list missed among them
-    for name in ("training", "network", "layers", "optimizers", "augment", "schedule", "data", "analysis"):
+    for name in ("training", "network", "layers", "optimizers", "kernels", "augment", "schedule", "data", "analysis"):
         assert name in modules
     # and not the plumbing around runs: changing a plot or the report must not retrain anything
     for name in ("plotting", "report", "cli", "experiments"):
