@@ -172,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive(int), default=1, help="parallel training processes (default 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run the sweeps on this Dask scheduler (tcp://host:port)")
     p.add_argument("--force", action="store_true", help="recompute every run instead of reusing saved results")
+    p.add_argument("--prune-stale", action="store_true",
+                   help="after the notebooks succeed, delete saved runs of an older code version (never reused)")  # fmt: skip
     p.add_argument("--output-dir", metavar="DIR", default=None,
                    help="where results/, figures/ and the report go (default: the project folder)")  # fmt: skip
 

@@ -57,6 +57,7 @@ def run_report(args) -> int:
         scheduler=args.scheduler,
         force=args.force,
         overrides=getattr(args, "overrides", None),
+        prune_stale=getattr(args, "prune_stale", False),
     )
 
 
@@ -68,25 +69,27 @@ def build_report(
     scheduler: str | None = None,
     force: bool = False,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    prune_stale: bool = False,
 ) -> int:
     """Run the whole pipeline (see the module docstring); 0 on success.
 
     ``overrides`` maps an executed notebook's name (e.g. ``"03_lambda_search"``) to extra
-    papermill parameters for it.
+    papermill parameters for it. ``prune_stale`` deletes, once every notebook has run, the saved
+    runs of an older code version (:func:`stale_runs`); without it they are only counted.
     """
     tic = time.perf_counter()
     settings = get_profile(profile)  # an unknown profile fails before anything is deleted
     paths = Paths(output_dir if output_dir is not None else default_output_dir(profile))
     try:
         with lock_output_folder(paths):
-            return _build_report(tic, settings.name, paths, data, jobs, scheduler, force, dict(overrides or {}))
+            return _build_report(tic, settings.name, paths, data, jobs, scheduler, force, dict(overrides or {}), prune_stale)
     except OutputFolderBusy as busy:
         print(f"dd2424 report: {busy}", file=sys.stderr, flush=True)
         return EXIT_BUSY
 
 
 def _build_report(tic: float, profile: str, paths: Paths, data: str | None, jobs: int, scheduler: str | None,
-                  force: bool, overrides: dict) -> int:  # fmt: skip
+                  force: bool, overrides: dict, prune_stale: bool = False) -> int:  # fmt: skip
     """The pipeline, with the output folder locked."""
     notebooks = _notebooks_dir()
     provenance = _check_data(data)
@@ -114,6 +117,7 @@ def _build_report(tic: float, profile: str, paths: Paths, data: str | None, jobs
                 return EXIT_FAILED
             timings[step.name] = seconds
     reused = sum("(reused)" in line for line in log.read_text().splitlines())
+    _report_stale_runs(paths, prune_stale, emit)
     _write_pipeline_part(paths, profile, timings, time.perf_counter() - tic, jobs, scheduler, reused)
 
     name = Path(REPORT_NOTEBOOK).stem
@@ -180,6 +184,37 @@ def _execute(notebook: Path, name: str, params: dict, paths: Paths, tag: str, em
     seconds = time.perf_counter() - tic
     emit(f"{tag} {name}: done in {seconds:.1f} s")
     return seconds
+
+
+def stale_runs(paths: Paths) -> list[Path]:
+    """Saved runs of another code version: their key can never match again, so no report reads them.
+
+    A file that cannot be read as a run record is not counted: it is not this function's to delete.
+    """
+    from .code_version import code_version
+
+    current, stale = code_version(), []
+    for path in sorted(paths.runs.glob("*.json")) if paths.runs.is_dir() else []:
+        try:
+            version = json.loads(path.read_text()).get("code_version")
+        except (OSError, json.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(version, str) and version != current:
+            stale.append(path)
+    return stale
+
+
+def _report_stale_runs(paths: Paths, prune: bool, emit: Callable[[str], None]) -> None:
+    stale = stale_runs(paths)
+    if not stale:
+        return
+    if prune:
+        for path in stale:
+            path.unlink(missing_ok=True)
+        emit(f"dd2424 report: deleted {len(stale)} saved runs of an older code version from {paths.runs}")
+    else:
+        emit(f"dd2424 report: {paths.runs} holds {len(stale)} runs of an older code version, which are never reused; "
+             "--prune-stale deletes them")  # fmt: skip
 
 
 def _write_pipeline_part(

@@ -234,3 +234,24 @@ def test_a_failing_notebook_stops_the_pipeline_naming_it(real_data, tmp_path, ca
     assert not stale.exists() and not (tmp_path / "report" / "dd2424-report.html").exists()
     assert not (tmp_path / "results" / "summary.json").exists()
     assert (tmp_path / "build" / "notebooks" / "01_gradient_check.ipynb").exists()  # with the traceback
+
+
+def test_runs_of_an_older_code_version_are_counted_and_pruned_only_when_asked(tmp_path):
+    from dd2424.code_version import code_version
+    from dd2424.report import _report_stale_runs, stale_runs
+    from dd2424.study.paths import Paths
+
+    paths = Paths(tmp_path)
+    paths.runs.mkdir(parents=True)
+    (paths.runs / "current.json").write_text(json.dumps({"code_version": code_version()}))
+    (paths.runs / "old.json").write_text(json.dumps({"code_version": "0000000000ab"}))
+    (paths.runs / "broken.json").write_text("{ not json")
+    (paths.runs / "notes.txt").write_text("kept")
+    assert [p.name for p in stale_runs(paths)] == ["old.json"]
+    lines: list[str] = []
+    _report_stale_runs(paths, False, lines.append)
+    assert (paths.runs / "old.json").exists() and "1 runs of an older code version" in lines[0] and "--prune-stale" in lines[0]
+    _report_stale_runs(paths, True, lines.append)
+    assert sorted(p.name for p in paths.runs.iterdir()) == ["broken.json", "current.json", "notes.txt"]
+    assert "deleted 1 saved runs" in lines[1]
+    assert stale_runs(Paths(tmp_path / "empty")) == []
