@@ -38,6 +38,7 @@ def traced_peak_mib(f: Callable[[], object]) -> float:
 
 
 def machine_info(threads: int, torch_ran: bool) -> dict:
+    import numba
     from threadpoolctl import threadpool_info
 
     info = {
@@ -49,6 +50,9 @@ def machine_info(threads: int, torch_ran: bool) -> dict:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,
+        "numba": numba.__version__,
+        "numba_threading_layer": numba.config.THREADING_LAYER,
+        "loop_threads": numba.get_num_threads(),
         "blas": [
             {k: lib.get(k) for k in ("internal_api", "version", "architecture", "threading_layer", "num_threads")}
             for lib in threadpool_info()
