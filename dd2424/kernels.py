@@ -1,18 +1,22 @@
-"""The optimisers' element-wise updates as fused loops, compiled by numba, and the thread count they share with BLAS.
+"""Loops that numpy cannot fuse, compiled by numba: the optimisers' updates and the augmentation of a mini-batch.
 
 numpy evaluates Adam's ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2`` and
 ``theta <- theta - s m / (sqrt(v) + eps)`` one operation at a time: about fourteen passes over
 each parameter, 3.7 M numbers for the wide network, every one of them a round trip through
 the cache. A compiled loop makes one pass and keeps an element's intermediate values in
 registers, as PyTorch's fused Adam does; on these machines that is about 2 ms per step
-instead of 12 for the wide network (``dd2424 bench``).
+instead of 12 for the wide network (``dd2424 bench``). In the same way the gather of a
+mini-batch, its translation and its mirror are one pass instead of four copies.
 
-Every element is updated on its own, with the same float operations in the same order, so the
+Every element is written on its own, with the same float operations in the same order, so the
 result does not depend on how many threads share the loop. The loops are written in the
 parameters' own precision: the constants are cast to the parameters' dtype before the call,
 so float32 parameters are updated in float32 arithmetic, as numpy would.
-"""
 
+Threads: :func:`compute_threads` sets one count for BLAS and for these loops. The loops run on
+numba's ``workqueue`` threading layer (``NUMBA_THREADING_LAYER``, or ``DD2424_LOOP_LAYER``,
+overrides it), whose threads sleep between loops.
+"""
 from __future__ import annotations
 
 import contextlib
