@@ -45,7 +45,8 @@ def test_updates_do_not_depend_on_the_number_of_threads(make):
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("numba started with one thread")
     rng = np.random.default_rng(1)
-    start = {"W": rng.standard_normal((400, 300)).astype(np.float32), "b": rng.standard_normal(300).astype(np.float32)}
+    start = {"W": rng.standard_normal((600, 500)).astype(np.float32), "b": rng.standard_normal(500).astype(np.float32)}
+    assert start["W"].size >= PARALLEL_MIN > start["b"].size  # one parameter takes the parallel loop, one the serial
     grads = [{k: rng.standard_normal(v.shape).astype(np.float32) for k, v in start.items()} for _ in range(3)]
     finals = []
     for threads in (1, 2):
@@ -56,6 +57,20 @@ def test_updates_do_not_depend_on_the_number_of_threads(make):
                 opt.step(params, {k: v.copy() for k, v in g.items()}, 0.05, {"W": 0.01})
         finals.append(params)
     assert all(np.array_equal(finals[0][k], finals[1][k]) for k in start)
+
+
+def test_the_parallel_augmentation_does_not_depend_on_the_number_of_threads():
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba started with one thread")
+    X = np.random.default_rng(6).standard_normal((300, 3072)).astype(np.float32)
+    rows = np.random.default_rng(7).permutation(300)[:100]
+    assert rows.size * X.shape[1] >= PARALLEL_MIN
+    outs = []
+    for threads in (1, 2):
+        with compute_threads(threads):
+            outs.append(augment_batch(X, np.random.default_rng(8), True, 3, rows=rows))
+    rng, expected = np.random.default_rng(8), X[rows]
+    assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], random_flip(random_translate(expected, rng, 3), rng))
 
 
 def test_compute_threads_restores_the_previous_count():
