@@ -11,7 +11,8 @@ can be redrawn from the record alone, without keeping the weights.
   are 8-bit, each scaled to its own range (as they are drawn), base64-encoded.
 
 Probabilities are the ones the final metrics use (:func:`dd2424.training.log_proba`, with
-test-time flips when the run uses them).
+test-time flips when the run uses them). A run that also records ``final_test_flips`` records
+``analysis_test_flips`` beside: the confusion counts and mistakes with test-time flips.
 """
 
 from __future__ import annotations
@@ -31,13 +32,16 @@ SIDE, CHANNELS = 32, 3
 
 def analyse(net: KLayerNet, data: DataLike, config: TrainConfig) -> dict:
     """The confusion counts, worst mistakes and most influential first-layer units of ``net``."""
-    log_p = log_proba(net, data.test.X, config.test_flips)
+    return {**prediction_analysis(net, data, config.test_flips),
+            "first_layer": first_layer_units(net, data.val.X[:INFLUENCE_SAMPLES], N_UNITS)}  # fmt: skip
+
+
+def prediction_analysis(net: KLayerNet, data: DataLike, test_flips: bool) -> dict:
+    """The part of the analysis that depends on test-time flips: test confusion counts and worst mistakes."""
+    log_p = log_proba(net, data.test.X, test_flips)
     y = np.asarray(data.test.y)
-    return {
-        "confusion": confusion_counts(y, log_p.argmax(axis=1), log_p.shape[1]),
-        "mistakes": worst_mistakes(log_p, y, N_MISTAKES),
-        "first_layer": first_layer_units(net, data.val.X[:INFLUENCE_SAMPLES], N_UNITS),
-    }
+    return {"confusion": confusion_counts(y, log_p.argmax(axis=1), log_p.shape[1]),
+            "mistakes": worst_mistakes(log_p, y, N_MISTAKES)}  # fmt: skip
 
 
 def confusion_counts(y: np.ndarray, predicted: np.ndarray, n_classes: int) -> list[list[int]]:

@@ -39,7 +39,9 @@ def random_flip(X: np.ndarray, rng: np.random.Generator, p: float = 0.5) -> np.n
 def random_translate(X: np.ndarray, rng: np.random.Generator, max_shift: int) -> np.ndarray:
     """Shift each image by independent random ``(dy, dx)`` in ``[-max_shift, max_shift]``, zero-filled.
 
-    Pads the batch once and reads every image's shifted window through a strided view.
+    Pads the batch once and reads every image's shifted window through a strided view. (The
+    trainer uses :func:`augment_batch`, which makes the same draws in one compiled pass; this
+    is the readable reference it is tested against.)
     """
     if max_shift == 0:
         return X.copy()
@@ -47,26 +49,13 @@ def random_translate(X: np.ndarray, rng: np.random.Generator, max_shift: int) ->
         raise ConfigError(f"max_shift must be between 0 and {SIDE - 1} pixels, got {max_shift}")
     images = as_images(X)
     n, k = X.shape[0], max_shift
-    padded = _padded_buffer(n, k, X.dtype)
-    padded[:, :, k : k + SIDE, k : k + SIDE] = images  # the zero border is never written
+    padded = np.zeros((n, CHANNELS, SIDE + 2 * k, SIDE + 2 * k), dtype=X.dtype)
+    padded[:, :, k : k + SIDE, k : k + SIDE] = images
     windows = np.lib.stride_tricks.sliding_window_view(padded, (SIDE, SIDE), axis=(2, 3))  # (n, 3, 2k+1, 2k+1, 32, 32)
     dy = rng.integers(0, 2 * k + 1, n)
     dx = rng.integers(0, 2 * k + 1, n)
     out = windows[np.arange(n), :, dy, dx]  # (n, 3, 32, 32): window (dy, dx) = shift by (k - dy, k - dx)
     return np.ascontiguousarray(out).reshape(X.shape)
-
-
-_PADDED: dict[tuple, np.ndarray] = {}
-
-
-def _padded_buffer(n: int, k: int, dtype: np.dtype) -> np.ndarray:
-    """A zero-bordered ``(n, 3, 32 + 2k, 32 + 2k)`` buffer, kept between calls: allocating and zeroing
-    one per mini-batch cost about as much as the translation itself."""
-    key = (n, k, np.dtype(dtype))
-    if key not in _PADDED:
-        _PADDED.clear()  # one shape at a time: the trainer's batches
-        _PADDED[key] = np.zeros((n, CHANNELS, SIDE + 2 * k, SIDE + 2 * k), dtype=dtype)
-    return _PADDED[key]
 
 
 def augment_batch(

@@ -51,8 +51,6 @@ def machine_info(threads: int, torch_ran: bool) -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numba": numba.__version__,
-        "numba_threading_layer": numba.config.THREADING_LAYER,
-        "loop_threads": numba.get_num_threads(),
         "blas": [
             {k: lib.get(k) for k in ("internal_api", "version", "architecture", "threading_layer", "num_threads")}
             for lib in threadpool_info()

@@ -24,7 +24,7 @@ import numpy as np
 from threadpoolctl import threadpool_info
 
 from . import __version__
-from .analysis import analyse
+from .analysis import analyse, prediction_analysis
 from .code_version import code_version
 from .errors import ConfigError
 from .files import json_ready, write_json_atomic
@@ -131,13 +131,19 @@ def run_training(
     data_source: str | None = None,
     progress: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Train one configuration and return its result record (JSON-ready dict)."""
+    """Train one configuration and return its result record (JSON-ready dict).
+
+    A run trained with flips but evaluated without (``flip`` and not ``test_flips``) also holds
+    ``final_test_flips`` and ``analysis_test_flips``: the final network evaluated with test-time
+    flips (see :func:`dd2424.training.train`); other runs hold None there.
+    """
     if data is None:
         data = load_data(DataSpec(data_source))
     tic = time.perf_counter()
     net = config.build_network(data.train.X.shape[1], len(data.label_names))
     result = train(net, data, config, progress=progress)
     analysis = None if result.diverged else analyse(net, data, config)
+    flipped = prediction_analysis(net, data, test_flips=True) if result.final_test_flips else None
     record = {
         "config": config.to_dict(),
         "seed": config.seed,
@@ -154,8 +160,10 @@ def run_training(
         "machine": machine_info(),
         "final": result.final,
         "final_running_averages": result.final_running_averages,
+        "final_test_flips": result.final_test_flips,
         "history": result.history,
         "analysis": analysis,
+        "analysis_test_flips": flipped,
     }
     for split in ("train", "val", "test"):
         record[f"{split}_accuracy"] = result.final.get(split, {}).get("accuracy", float("nan"))
@@ -163,12 +171,9 @@ def run_training(
 
 
 def machine_info() -> dict:
-    """Where a run's times were measured: CPU model, logical cores, and the threads of BLAS and of the compiled loops."""
+    """Where a run's times were measured: CPU model, logical cores and BLAS threads (the compiled loops use one)."""
     blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
-    import numba
-
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "blas_threads": max(blas) if blas else None,
-            "loop_threads": numba.get_num_threads()}  # fmt: skip
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "blas_threads": max(blas) if blas else None}
 
 
 def cpu_model() -> str:

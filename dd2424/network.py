@@ -30,6 +30,9 @@ from .errors import ConfigError
 #: (variance 0) is not amplified past float32 rounding.
 DEFAULT_BN_EPS = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-8, np.dtype(np.longdouble): 1e-12}
 BN_ALPHA = 0.9
+#: dtypes whose training-mode hidden layers run as one compiled block (:func:`dd2424.layers.hidden_block_train_forward`);
+#: others (the gradient check's extended precision) compose the layer functions one by one
+COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 @dataclass
@@ -183,6 +186,8 @@ class KLayerNet:
         p = self.params
         cache: dict = {}
         bn_before = self.batch_norm and self.bn_position == "before"
+        if stats is not None and self.batch_norm and self.dtype in COMPILED_DTYPES:
+            return self._compiled_hidden_layer(x, l, stats, rng if self.dropout else None)
         s, cache["affine"] = layers.affine_forward(x, p[f"W{l}"], None if bn_before else p[f"b{l}"])
         if bn_before:
             s = self._normalise(s, l, cache, stats)
@@ -192,6 +197,20 @@ class KLayerNet:
         if stats is not None and self.dropout and rng is not None:
             x, cache["dropout"] = layers.dropout_forward(x, self.dropout, rng)
         return x, cache
+
+    def _compiled_hidden_layer(
+        self, x: np.ndarray, l: int, stats: BatchStats, rng: np.random.Generator | None
+    ) -> tuple[np.ndarray, dict]:
+        """The training-mode hidden layer of :meth:`_hidden_layer` with its bias, ReLU, BN and dropout in one compiled block."""
+        p = self.params
+        s, affine_cache = layers.affine_forward(x, p[f"W{l}"], None)
+        bias = None if self.bn_position == "before" else p[f"b{l}"]
+        x, block, mu, var = layers.hidden_block_train_forward(
+            s, bias, p[f"gamma{l}"], p[f"beta{l}"], self.bn_eps, self.bn_position, self.dropout, rng
+        )
+        stats.means.append(mu)
+        stats.variances.append(var)
+        return x, {"affine": affine_cache, "block": block}
 
     def _normalise(self, s: np.ndarray, l: int, cache: dict, stats: BatchStats | None) -> np.ndarray:
         """BN of layer ``l``: batch statistics in training (recorded in ``stats``), running averages otherwise."""
@@ -211,6 +230,12 @@ class KLayerNet:
         G, grads[f"W{k}"], grads[f"b{k}"] = layers.affine_backward(G, caches[k - 1]["affine"], p[f"W{k}"])
         for l in range(k - 1, 0, -1):
             cache = caches[l - 1]
+            bias_cancelled = self.batch_norm and self.bn_position == "before"
+            if "block" in cache:
+                G, grads[f"gamma{l}"], grads[f"beta{l}"], db = layers.hidden_block_backward(G, cache["block"])
+                G, grads[f"W{l}"], _ = layers.affine_backward(G, cache["affine"], p[f"W{l}"], need_dx=l > 1, need_db=False)
+                grads[f"b{l}"] = np.zeros(self.sizes[l], dtype=self.dtype) if bias_cancelled else db
+                continue
             if "dropout" in cache:
                 G = layers.dropout_backward(G, cache["dropout"])
             if "bn" in cache and self.bn_position == "after":
@@ -218,7 +243,6 @@ class KLayerNet:
             G = layers.relu_backward(G, cache["relu"])
             if "bn" in cache and self.bn_position == "before":
                 G, grads[f"gamma{l}"], grads[f"beta{l}"] = layers.batchnorm_backward(G, cache["bn"])
-            bias_cancelled = self.batch_norm and self.bn_position == "before"
             G, grads[f"W{l}"], db = layers.affine_backward(
                 G, cache["affine"], p[f"W{l}"], need_dx=l > 1, need_db=not bias_cancelled
             )

@@ -19,8 +19,10 @@ The pipeline, in order:
 
 Progress: notebooks append one JSON line per finished training run to
 ``build/progress.log``; this process tails that file and prints ``[run i/N] ...`` on stderr,
-so the progress never lands in the stored notebooks or the report. papermill's per-cell bar
-is shown when stderr is a terminal.
+so the progress never lands in the stored notebooks or the report. ``N`` is the planned number,
+a minimum (a trial of the ablation ladder that passes its first seed runs the others too):
+runs beyond it show as ``[run i/N+]``. papermill's per-cell bar is shown when stderr is a
+terminal.
 """
 
 from __future__ import annotations
@@ -104,7 +106,8 @@ def _build_report(tic: float, profile: str, paths: Paths, data: str | None, jobs
     steps = pipeline_steps()
     total = len(steps) + 1
     runs = planned_runs(get_profile(profile))
-    emit(f"dd2424 report: profile {profile}, {runs} training runs, jobs {jobs}"
+    emit(f"dd2424 report: profile {profile}, {runs} training runs planned (more if a trial passes its first seed), "
+         f"jobs {jobs}"
          f"{', scheduler ' + scheduler if scheduler else ''}; data: {provenance}; output: {paths.root}")  # fmt: skip
     common = {"profile": profile, "output_dir": str(paths.root), "data": data, "jobs": jobs, "scheduler": scheduler,
               "force": force, "progress_log": str(log)}  # fmt: skip
@@ -281,7 +284,7 @@ def _emitter(bar: bool) -> Callable[[str], None]:
 
 
 class _ProgressTail:
-    """Tail the notebooks' progress log in a thread and print ``[run i/N] ...`` lines."""
+    """Tail the notebooks' progress log in a thread and print ``[run i/N] ...`` lines (``i/N+`` past the N planned)."""
 
     def __init__(self, path: Path, total: int, emit: Callable[[str], None]) -> None:
         self.path, self.total, self.emit = path, total, emit
@@ -319,6 +322,6 @@ class _ProgressTail:
             return
         if entry.get("run"):
             self.count += 1
-            self.emit(f"[run {self.count}/{self.total}] {entry['text']}")
+            self.emit(f"[run {self.count}/{self.total}{'+' if self.count > self.total else ''}] {entry['text']}")
         else:
             self.emit(entry.get("text", ""))

@@ -22,7 +22,7 @@ from .layers import softmax
 from .network import KLayerNet
 from .optimizers import SGD, Adam, make_optimizer
 from .schedule import check_cyclical, cyclical_eta
-from .whitening import fit_zca, fold_into_first_layer, whitened_splits
+from .whitening import fold_into_first_layer, whitening
 
 HISTORY_KEYS = (
     "step", "epoch", "eta",
@@ -74,7 +74,7 @@ class TrainConfig:
     batch_size: int = _option(100, "mini-batch size", flag="batch")
     seed: int = _option(0, "seed of the initialisation, shuffling, augmentation and dropout (>= 0)")
     dtype: str = _option("float32", "floating-point type of the parameters", choices=("float32", "float64"))
-    records_per_cycle: int = _option(10, "history records (train and validation metrics) per cycle")
+    records_per_cycle: int = _option(10, "history records (train and validation metrics, single views) per cycle")
     bn_position: str = _option("before", "BN before or after the ReLU", beyond=True, choices=("before", "after"))
     dropout: float = _option(0.0, "probability of dropping a hidden unit (inverted dropout)", beyond=True)
     label_smoothing: float = _option(0.0, "label smoothing eps of the training loss (targets (1 - eps) one-hot + eps / K)",
@@ -86,7 +86,8 @@ class TrainConfig:
     precise_bn: int = _option(0, "recompute the BN statistics on N training samples after training", beyond=True, metavar="N")
     precise_bn_per_epoch: int = _option(0, "with precise_bn: also recompute them K times per epoch (for the history)",
                                         beyond=True, metavar="K")  # fmt: skip
-    test_flips: bool = _option(False, "evaluate with the probabilities averaged over each image and its mirror", beyond=True)
+    test_flips: bool = _option(False, "final metrics with the probabilities averaged over each image and its mirror "
+                               "(the history's records stay single views)", beyond=True)  # fmt: skip
     zca: float = _option(0.0, "ZCA-whiten the inputs with this epsilon, fitted on the training split (0: off)",
                          beyond=True, metavar="EPS")  # fmt: skip
     history_train_samples: int | None = _option(None, "evaluate the history's training metrics on the first N training samples",
@@ -168,6 +169,7 @@ class TrainResult:
     diverged_at_step: int | None = None
     message: str = ""
     final_running_averages: dict[str, dict[str, float]] | None = None  # with precise_bn: before it
+    final_test_flips: dict[str, dict[str, float]] | None = None  # trained with flips, evaluated without: with them
 
 
 def train(
@@ -182,9 +184,16 @@ def train(
     the mini-batches of an epoch are consecutive slices of that permutation, and a remainder
     smaller than a batch waits for the next epoch's shuffle. A non-finite cost stops the run
     and sets ``diverged``. ``progress``, if given, is called with each history record.
-    ``train_seconds`` counts the update steps (and the fit of the ZCA whitening, with ``zca``);
-    ``eval_seconds`` the history evaluations. With ``zca`` the network is trained on whitened
-    rows and returned with the whitening folded into its first layer, so it takes standardised rows.
+    The history evaluates single views; ``test_flips`` applies to the final metrics only. A run
+    trained with ``flip`` but without ``test_flips`` also gets ``final_test_flips``: the same
+    final network (after PreciseBN, as ``final``) evaluated with test-time flips, so that the
+    flips can be measured without training again.
+    ``train_seconds`` counts the update steps and, with ``zca``, the fit of the whitening and the
+    whitening of the splits: these are computed once per process (:func:`dd2424.whitening.whitening`),
+    and every run that uses them counts the seconds they took when they were computed, whether it
+    computed them or reused them. ``eval_seconds`` counts the history evaluations. With ``zca`` the
+    network is trained on whitened rows and returned with the whitening folded into its first
+    layer, so it takes standardised rows.
     """
     n, b = data.train.X.shape[0], config.batch_size
     if b > n:
@@ -192,29 +201,31 @@ def train(
     rng = np.random.default_rng([config.seed, 1])  # independent of the initialisation's stream
     result = TrainResult({key: [] for key in HISTORY_KEYS})
     zca = None
-    if config.zca:  # part of the method, so counted as training time
-        tic = time.perf_counter()
-        zca = fit_zca(data.train.X, config.zca)
-        data = whitened_splits(data, zca)
-        result.train_seconds += time.perf_counter() - tic
+    if config.zca:  # part of the method, so counted as training time (see the docstring)
+        whitened = whitening(data, config.zca)
+        zca, data = whitened.Z, whitened.data
+        result.train_seconds += whitened.seconds
 
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is detected below, not warned about
         _loop(net, data, config, rng, result, progress)
     if not result.diverged:
         if config.precise_bn and net.batch_norm:
-            result.final_running_averages = _final_metrics(net, data, config)
+            result.final_running_averages = _final_metrics(net, data, config, config.test_flips)
             net.precise_bn(data.train.X[: config.precise_bn], config.batch_size)
-        result.final = _final_metrics(net, data, config)
+        result.final = _final_metrics(net, data, config, config.test_flips)
         if not all(math.isfinite(m["cost"]) for m in result.final.values()):
             result.diverged = True
             result.message = "training ended with a non-finite evaluation cost; lower eta_max"
+        elif config.flip and not config.test_flips:
+            result.final_test_flips = _final_metrics(net, data, config, test_flips=True)
     if zca is not None:
         fold_into_first_layer(net, zca)  # from here on, the network takes standardised rows
     return result
 
 
-def _final_metrics(net: KLayerNet, data: DataLike, config: TrainConfig) -> dict[str, dict[str, float]]:
-    return {name: evaluate(net, split.X, split.y, config.lam, config.test_flips) for name, split in _splits(data)}
+def _final_metrics(net: KLayerNet, data: DataLike, config: TrainConfig, test_flips: bool) -> dict[str, dict[str, float]]:
+    """Loss, cost and accuracy on every split, with or without test-time flips."""
+    return {name: evaluate(net, split.X, split.y, config.lam, test_flips) for name, split in _splits(data)}
 
 
 def evaluate(
@@ -333,10 +344,12 @@ def _precise_bn_interval(config: TrainConfig, n: int) -> int:
 
 
 def _record(net: KLayerNet, data: DataLike, config: TrainConfig, step: int, epoch: int, eta: float) -> dict:
+    """A history record: training and validation metrics of single views (never test-time flips, so
+    that a run's history does not depend on ``test_flips`` and is shared by the runs that differ in it)."""
     tic = time.perf_counter()
     m = config.history_train_samples
-    train = evaluate(net, data.train.X[:m], data.train.y[:m], config.lam, config.test_flips)
-    val = evaluate(net, data.val.X, data.val.y, config.lam, config.test_flips)
+    train = evaluate(net, data.train.X[:m], data.train.y[:m], config.lam)
+    val = evaluate(net, data.val.X, data.val.y, config.lam)
     record = {"step": step, "epoch": epoch, "eta": eta}
     for prefix, metrics in (("train", train), ("val", val)):
         for key, value in metrics.items():

@@ -1,6 +1,15 @@
-"""The ablation ladder of chapter 05 (dd2424.study.beyond): ingredients applied cumulatively, the best row chosen on validation."""
+"""The ablation ladder of chapter 05 (dd2424.study.beyond): ingredients applied cumulatively, the best row chosen on
+validation, trials decided by a sequential test, and test-time flips evaluated on the networks of the row above."""
 
+import math
+
+import pytest
+
+from dd2424.errors import ConfigError
+from dd2424.study import beyond
 from dd2424.study.beyond import (
+    DROPPED_COLUMNS,
+    TABLE_COLUMNS,
     Ingredient,
     best_row,
     default_ladder,
@@ -12,6 +21,8 @@ from dd2424.study.beyond import (
     table_rows,
     training_seconds,
 )
+from dd2424.study.profiles import get_profile
+from dd2424.study.tables import markdown_table
 from dd2424.training import TrainConfig
 
 
@@ -51,6 +62,9 @@ def test_default_ladder_has_every_ingredient_of_the_issue():
     assert names == ["BN after ReLU", "PreciseBN", "width", "dropout", "augmentation", "test-time flips", "Adam",
                      "ZCA whitening", "ZCA epsilon", "label smoothing", "more dropout", "longer training"]
     assert [i.name for i in default_ladder() if i.trial] == ["ZCA epsilon", "label smoothing", "more dropout"]
+    assert [i.name for i in default_ladder() if i.evaluation_only] == ["test-time flips"]
+    flips = next(i for i in default_ladder() if i.evaluation_only)
+    assert "networks of the row above" in flips.description  # the table's reader learns it trained nothing
     config = TrainConfig()
     epochs = {}
     for ingredient in default_ladder(wide_batch=250, longer=7):
@@ -93,7 +107,75 @@ def test_precise_bn_is_compared_with_the_running_averages_on_the_same_runs():
     assert training_seconds(rows[1]) == {"mean": 11.0, "max": 12.0}
 
 
-def test_a_trial_is_kept_only_if_it_raises_validation_accuracy_and_the_ladder_goes_on_without_it():
+class _Counting:
+    """A ``run`` that records the labels and seeds it was asked for, with validation accuracies by (label, seed)."""
+
+    def __init__(self, val: dict[tuple[str, int], float], flips: float = 0.0) -> None:
+        self.val, self.flips, self.calls = val, flips, []
+
+    def __call__(self, configs, label):
+        self.calls.append((label, [c.seed for c in configs]))
+        records = []
+        for c in configs:
+            val = self.val.get((label, c.seed), self.val.get(("baseline", c.seed), 0.5))
+            final = {s: {"accuracy": val, "loss": 1.0, "cost": 1.0} for s in ("train", "val", "test")}
+            flipped = {s: {"accuracy": val + self.flips, "loss": 0.9, "cost": 0.9} for s in ("train", "val", "test")}
+            records.append({"config": c.to_dict(), "seed": c.seed, "val_accuracy": val, "test_accuracy": val,
+                            "train_accuracy": val, "train_seconds": 10.0, "wall_seconds": 12.0, "final": final,
+                            "final_test_flips": flipped if c.flip and not c.test_flips else None,
+                            "analysis": {"confusion": "plain", "first_layer": "units"},
+                            "analysis_test_flips": {"confusion": "flipped"} if c.flip and not c.test_flips else None,
+                            "history": {"step": [1], "val_accuracy": [val]}, "cached_as": f"{label}_s{c.seed}.json"})  # fmt: skip
+        return records
+
+
+SEEDS = [0, 1, 2]
+BASE = {("baseline", 0): 0.50, ("baseline", 1): 0.52, ("baseline", 2): 0.54}  # mean 0.52
+
+
+def test_a_trial_that_loses_on_the_first_seed_runs_once_and_is_dropped():
+    run = _Counting({**BASE, ("trial", 0): 0.499, ("trial", 1): 0.9, ("trial", 2): 0.9})  # would win on the mean
+    rows = run_ladder(TrainConfig(), [Ingredient("trial", "a trial", {"dropout": 0.1}, trial=True)], SEEDS, run)
+    assert run.calls == [("baseline", [0, 1, 2]), ("trial", [0])]  # exactly one run of the trial
+    trial = rows[1]
+    assert not trial.kept and trial.first_seed_only and trial.runs == 1 and trial.tried_on == "baseline"
+    (dropped,) = dropped_rows(rows)
+    assert dropped["seeds"] == 1 and dropped["run_seeds"] == [0] and dropped["first_seed_only"] and dropped["runs"] == 1
+    assert dropped["val_gain"] == pytest.approx(-0.001)  # paired: against the baseline's seed 0, not its mean
+    assert beyond.timing({"rows": table_rows(rows), "dropped": [dropped]})["runs"] == 3 + 1
+
+
+def test_a_trial_that_ties_on_the_first_seed_is_dropped_too():
+    run = _Counting({**BASE, ("trial", 0): 0.50})
+    rows = run_ladder(TrainConfig(), [Ingredient("trial", "", {"dropout": 0.1}, trial=True)], SEEDS, run)
+    assert run.calls[-1] == ("trial", [0]) and not rows[1].kept
+
+
+def test_a_trial_that_wins_on_the_first_seed_runs_every_seed_and_is_kept_on_the_mean():
+    run = _Counting({**BASE, ("trial", 0): 0.51, ("trial", 1): 0.53, ("trial", 2): 0.55})
+    rows = run_ladder(TrainConfig(), [Ingredient("trial", "", {"dropout": 0.1}, trial=True)], SEEDS, run)
+    assert run.calls == [("baseline", [0, 1, 2]), ("trial", [0]), ("trial", [1, 2])]
+    assert rows[1].kept and not rows[1].first_seed_only and [r["seed"] for r in rows[1].records] == SEEDS
+    assert dropped_rows(rows) == [] and table_rows(rows)[1]["runs"] == 3 and table_rows(rows)[1]["trial"]
+
+
+def test_a_trial_that_wins_on_the_first_seed_but_not_on_the_mean_is_dropped_with_every_seed():
+    run = _Counting({**BASE, ("trial", 0): 0.51, ("trial", 1): 0.50, ("trial", 2): 0.52})  # mean 0.51 < 0.52
+    rows = run_ladder(TrainConfig(), [Ingredient("trial", "", {"dropout": 0.1}, trial=True)], SEEDS, run)
+    assert run.calls[1:] == [("trial", [0]), ("trial", [1, 2])]
+    (dropped,) = dropped_rows(rows)
+    assert not dropped["first_seed_only"] and dropped["seeds"] == 3 and dropped["val_gain"] == pytest.approx(-0.01)
+
+
+def test_a_trial_whose_first_run_diverged_is_dropped_without_nan_in_its_table():
+    run = _Counting({**BASE, ("trial", 0): float("nan")})
+    rows = run_ladder(TrainConfig(), [Ingredient("trial", "", {"dropout": 0.1}, trial=True)], SEEDS, run)
+    (dropped,) = dropped_rows(rows)
+    assert run.calls[-1] == ("trial", [0]) and dropped["val_gain"] is None and dropped["seeds"] == 0
+    assert "nan" not in markdown_table([dropped], DROPPED_COLUMNS).lower()
+
+
+def test_the_ladder_goes_on_from_the_row_a_dropped_trial_was_added_to():
     ladder = [
         Ingredient("width", "", {"hidden": (256, 128)}),
         Ingredient("BN after ReLU", "", {"bn_position": "after"}, trial=True),  # lowers val: dropped
@@ -106,5 +188,69 @@ def test_a_trial_is_kept_only_if_it_raises_validation_accuracy_and_the_ladder_go
     assert [t["ingredient"] for t in table_rows(rows)] == ["baseline", "width", "dropout", "longer"]
     (dropped,) = dropped_rows(rows)
     assert dropped["ingredient"] == "BN after ReLU" and dropped["tried_on"] == "width"
-    assert abs(dropped["val_gain"] + 0.02) < 1e-12 and dropped["seeds"] == 2
+    assert abs(dropped["val_gain"] + 0.02) < 1e-12 and dropped["seeds"] == 1  # dropped after its first seed
     assert best_row(rows).name == "dropout"
+
+
+def test_a_trial_dropped_after_one_seed_shows_1_seed_instead_of_a_std():
+    run = _Counting({**BASE, ("trial", 0): 0.45})
+    rows = run_ladder(TrainConfig(), [Ingredient("trial", "", {"dropout": 0.1}, trial=True)], SEEDS, run)
+    table = markdown_table(dropped_rows(rows), DROPPED_COLUMNS)
+    line = table.splitlines()[-1]
+    assert "| 45.00 | 1 seed | -5.00 | 45.00 | 1 |" in line and "nan" not in table.lower()
+
+
+def test_test_time_flips_are_evaluated_on_the_networks_of_the_row_above_without_training():
+    ladder = [Ingredient("augmentation", "", {"flip": True}),
+              Ingredient("test-time flips", "", {"test_flips": True}, evaluation_only=True),
+              Ingredient("dropout", "", {"dropout": 0.1})]  # fmt: skip
+    run = _Counting({**BASE, ("augmentation", 0): 0.6, ("augmentation", 1): 0.62, ("augmentation", 2): 0.64}, flips=0.01)
+    notes = []
+    rows = run_ladder(TrainConfig(), ladder, SEEDS, run, note=notes.append)
+    assert [label for label, _ in run.calls] == ["baseline", "augmentation", "dropout"]  # no run for the flips row
+    source, flips = rows[1], rows[2]
+    assert flips.evaluation_only and flips.runs == 0 and flips.config.test_flips and len(flips.records) == 3
+    for derived, trained in zip(flips.records, source.records):
+        assert derived["val_accuracy"] == trained["final_test_flips"]["val"]["accuracy"] == trained["val_accuracy"] + 0.01
+        assert derived["final"] == trained["final_test_flips"] and derived["config"]["test_flips"]
+        assert derived["history"] == trained["history"] and derived["train_seconds"] == trained["train_seconds"]
+        assert derived["derived_from"] == trained["cached_as"] and "cached_as" not in derived
+        assert derived["analysis"] == {"confusion": "flipped", "first_layer": "units"} and derived["wall_seconds"] == 0
+    assert rows[3].config.test_flips and rows[3].config.dropout == 0.1  # the next row trains with flips in its config
+    assert notes and "no training" in notes[0]
+    table = table_rows(rows)
+    assert [t["runs"] for t in table] == [3, 3, 0, 3] and table[2]["evaluation_only"]
+    assert table[2]["val_gain"] == pytest.approx(0.01) and table[2]["train_seconds_per_seed"] == 10.0
+    assert beyond.compute_seconds(rows) == 3 * 3 * 12.0  # the flips row adds no compute
+    assert beyond.timing({"rows": table, "dropped": [], "compute_seconds": 1.0})["runs"] == 9
+
+
+def test_an_evaluation_only_row_needs_runs_that_recorded_the_flips():
+    ladder = [Ingredient("test-time flips", "", {"test_flips": True}, evaluation_only=True)]  # no augmentation below
+    with pytest.raises(ConfigError, match="final_test_flips"):
+        run_ladder(TrainConfig(), ladder, SEEDS, _Counting(BASE))
+    with pytest.raises(ConfigError, match="evaluation-only"):
+        Ingredient("flips and dropout", "", {"test_flips": True, "dropout": 0.1}, evaluation_only=True)
+    with pytest.raises(ConfigError, match="evaluation-only"):
+        Ingredient("flips", "", {"test_flips": True}, trial=True, evaluation_only=True)
+
+
+def test_a_diverged_run_below_gives_a_diverged_evaluation_only_record():
+    record = {"config": {"flip": True}, "seed": 0, "diverged": True, "final": {}, "val_accuracy": math.nan,
+              "final_test_flips": None, "cached_as": "x.json", "wall_seconds": 3.0}  # fmt: skip
+    derived = beyond.with_test_flips(record)
+    assert derived["diverged"] and math.isnan(derived["val_accuracy"]) and derived["derived_from"] == "x.json"
+
+
+def test_planned_runs_count_one_run_per_trial_and_none_for_evaluation_only_rows():
+    ladder = default_ladder()
+    trained = [i for i in ladder if not i.trial and not i.evaluation_only]
+    assert len(trained) == 8
+    assert beyond.planned_runs(get_profile("full")) == (1 + 8) * 3 + 3
+    assert beyond.planned_runs(get_profile("smoke")) == (1 + 8) * 2 + 3
+
+
+def test_the_ladder_tables_render_one_seed_rows():
+    rows = run_ladder(TrainConfig(), [Ingredient("width", "", {"hidden": (256, 128)})], [0], _Counting(BASE))
+    table = markdown_table(table_rows(rows), TABLE_COLUMNS)
+    assert "1 seed" in table and "nan" not in table.lower()

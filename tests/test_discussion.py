@@ -64,9 +64,26 @@ def test_ladder_names_gains_costs_and_neutral_steps():
     hurt = discussion.ladder(_beyond(gains=(0.006, 0.0, 0.009, 0.018, -0.02, 0.004, 0.013, 0.087)))
     assert "Step5 lowered validation accuracy" in hurt
     assert "trials" not in text
+
+
+def test_the_trials_are_described_by_the_sequential_test_they_went_through():
     beyond = _beyond()
-    beyond["dropped"] = [{"ingredient": "label smoothing", "tried_on": "ZCA whitening", "val_gain": -0.004}]
-    assert "label smoothing (-0.4 points on the ZCA whitening row) did not, and it was dropped" in discussion.ladder(beyond)
+    beyond["seeds"] = [0, 1, 2]
+    beyond["rows"][6]["trial"] = True
+    beyond["dropped"] = [
+        {"ingredient": "label smoothing", "tried_on": "ZCA whitening", "val_gain": -0.004, "seeds": 1, "run_seeds": [0],
+         "first_seed_only": True},
+        {"ingredient": "more dropout", "tried_on": "ZCA whitening", "val_gain": None, "seeds": 0, "run_seeds": [0],
+         "first_seed_only": True},
+        {"ingredient": "ZCA epsilon", "tried_on": "ZCA whitening", "val_gain": -0.001, "seeds": 3, "run_seeds": [0, 1, 2],
+         "first_seed_only": False},
+    ]  # fmt: skip
+    text = discussion.ladder(beyond)
+    assert "trained with the other 2 seeds, and kept if its mean validation accuracy over all 3 beat that row's" in text
+    assert ("Label smoothing (-0.4 points on the ZCA whitening row, 1 seed) and more dropout (no finite accuracy on the "
+            "ZCA whitening row, 1 seed) did not beat it on the first seed and were dropped after that one run") in text
+    assert "ZCA epsilon (-0.1 points on the ZCA whitening row, 3 seeds) did not raise the mean and was dropped" in text
+    assert "Step6 passed and stayed in the ladder" in text and "nan" not in text
 
 
 def test_comparison_says_which_data_and_how_far_from_the_original():

@@ -18,8 +18,10 @@ from dd2424.training import TrainConfig, evaluate, train
 @pytest.mark.parametrize("bn_position, batch_norm, dropout", [("after", True, 0.0), ("before", True, 0.3), ("after", True, 0.3), ("before", False, 0.3)])
 @pytest.mark.parametrize("lam", [0.0, 0.1])
 def test_new_backward_passes_match_finite_differences(hidden, bn_position, batch_norm, dropout, lam):
+    # Finite differences are meaningless where a ReLU sits exactly at its kink (e.g. a sample whose units
+    # were all cut, entering a layer whose biases are still 0); these seeds put no unit there.
     entries = gradcheck_network(hidden, batch_norm=batch_norm, bn_position=bn_position, dropout=dropout, lam=lam,
-                                n_inputs=12, n_samples=10, seed=len(hidden))  # fmt: skip
+                                n_inputs=12, n_samples=10, seed=len(hidden) + 1)  # fmt: skip
     assert max_relative_error(entries) < 1e-7
     if bn_position == "after":  # the hidden biases are trained there: their gradients are real
         assert max(e.max_abs_grad for e in entries if e.param == "b" and e.layer < len(hidden) + 1) > 1e-4

@@ -147,3 +147,21 @@ def test_records_without_analysis_or_missing_parts_ask_to_rerun_the_earlier_chap
     ctx = _folder(tmp_path / "other", profile="full")
     with pytest.raises(ConfigError, match="profile 'full'"):
         pictures.load_networks(ctx)
+
+
+def test_a_best_test_time_flips_row_is_drawn_from_the_run_it_evaluates_with_the_flips(tmp_path):
+    ctx = _folder(tmp_path)
+    record = json.loads((ctx.paths.runs / "best_s0.json").read_text())
+    flipped = _confusion(7).tolist()
+    record["config"]["flip"] = True
+    record.update(final_test_flips={s: {"accuracy": 0.6} for s in ("train", "val", "test")}, final={},
+                  analysis_test_flips={"confusion": flipped, "mistakes": record["analysis"]["mistakes"][:3]})  # fmt: skip
+    (ctx.paths.runs / "best_s0.json").write_text(json.dumps(record))
+    best = {"step": "test-time flips", "seeds": [0, 1], "run_files": ["best_s0.json", "best_s1.json"],
+            "config": {"hidden": [50, 50], "flip": True, "test_flips": True}}  # fmt: skip
+    part = {"profile": "smoke", "data": {"sha256": "f" * 64}, "beyond": {"best": best}}
+    (ctx.paths.summary_parts / "05_beyond.json").write_text(json.dumps(part))
+    network = pictures.load_networks(ctx)[0]
+    assert network.record["test_accuracy"] == 0.6 and network.analysis["confusion"] == flipped
+    assert len(network.analysis["mistakes"]) == 3 and network.analysis["first_layer"]["units"] == [4, 2, 0, 1]
+    assert network.run_file == "best_s0.json" and network.record["derived_from"] == "best_s0.json"

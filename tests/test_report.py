@@ -85,7 +85,7 @@ def test_profiles_and_their_run_counts():
     assert full.seeds == (0, 1, 2) and full.final_seeds == (0, 1, 2) and full.final_cycles == 3
     assert full.n_s == 2250 and full.cycles == 2 and full.n_train is None and full.records_per_cycle >= 10
     assert full.lambda_coarse == (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1) and full.sigmas == (1e-1, 1e-3, 1e-4)
-    assert registry.planned_runs(get_profile("full")) == 4 * 3 + (6 + 6) * 2 + 3 + 3 * 2 * 3 + (1 + 12) * 3
+    assert registry.planned_runs(get_profile("full")) == 4 * 3 + (6 + 6) * 2 + 3 + 3 * 2 * 3 + (1 + 8) * 3 + 3
     assert get_profile("smoke", seeds=[3, 4]).seeds == (3, 4)
     with pytest.raises(ConfigError, match="unknown profile"):
         get_profile("fast")
@@ -94,6 +94,19 @@ def test_profiles_and_their_run_counts():
 
 
 # --------------------------------------------------------------------------- the pipeline, end to end
+
+
+def test_progress_lines_past_the_planned_runs_are_marked(tmp_path):
+    from dd2424.report import _ProgressTail
+
+    log, lines = tmp_path / "progress.log", []
+    log.write_text("")
+    with _ProgressTail(log, 2, lines.append):
+        with open(log, "a") as f:
+            for i in range(3):
+                f.write(json.dumps({"run": True, "text": f"run {i}"}) + "\n")
+            f.write(json.dumps({"text": "a note"}) + "\n")
+    assert lines == ["[run 1/2] run 0", "[run 2/2] run 1", "[run 3/2+] run 2", "a note"]
 
 
 def _report(out: Path, data: str) -> subprocess.CompletedProcess:
@@ -108,6 +121,13 @@ def _report(out: Path, data: str) -> subprocess.CompletedProcess:
 def _saved_results(out: Path) -> dict[str, int]:
     files = list((out / "results" / "runs").glob("*.json")) + list((out / "results" / "gradcheck").glob("*.json"))
     return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in files}
+
+
+def _smoke_runs(beyond: dict) -> int:
+    """The smoke pipeline's training runs: the planned ones, and the other seed of each trial that passed its first."""
+    trials = [r for r in beyond["rows"] if r["trial"]] + beyond["dropped"]
+    passed = sum(not t.get("first_seed_only") for t in trials)
+    return registry.planned_runs(get_profile("smoke")) + passed * (2 - 1)
 
 
 @pytest.fixture(scope="module")
@@ -166,10 +186,17 @@ def test_smoke_report_writes_every_figure_table_and_summary_key(smoke):
     for net in pictures["networks"].values():
         assert net["seed"] == 0 and len(net["class_accuracy"]) == 10 and len(net["confused_pairs"]) == 5
         assert net["first_layer"]["n_units"] == 16 and set(pictures["figures"].values()) <= set(FIGURES)
-    assert summary["timing"]["runs"] == registry.planned_runs(get_profile("smoke")) == 27 + (1 + 12) * 2
+    flips = [r for r in beyond["rows"] if r["evaluation_only"]]
+    assert [r["ingredient"] for r in flips] == ["test-time flips"] and flips[0]["runs"] == 0 and flips[0]["seeds"] == 2
+    assert all(d["seeds"] == (1 if d["first_seed_only"] else 2) for d in beyond["dropped"])
+    runs = _smoke_runs(beyond)
+    assert summary["timing"]["runs"] == runs >= registry.planned_runs(get_profile("smoke")) == 27 + (1 + 8) * 2 + 3
     assert summary["timing"]["compute_seconds"] > 0 and summary["timing"]["pipeline_seconds"] > 0
-    # progress: one line per run on the pipeline's stderr, none in the stored notebooks
-    assert "[run 53/53]" in first.stderr and "[run 54/" not in first.stderr
+    # progress: one line per run on the pipeline's stderr (i/N+ past the N planned), none in the stored notebooks
+    planned = registry.planned_runs(get_profile("smoke"))
+    last = f"[run {runs}/{planned}{'+' if runs > planned else ''}]"
+    assert last in first.stderr and f"[run {runs + 1}/" not in first.stderr
+    assert "test-time flips: the 2 networks of the augmentation row evaluated again, no training" in first.stderr
     executed = sorted((out / "build" / "notebooks").glob("*.ipynb"))
     assert len(executed) == len(registry.pipeline_steps()) + 1 == 8
     assert not any("[run " in p.read_text() or "lambda coarse:" in p.read_text() for p in executed)
@@ -199,7 +226,8 @@ def test_second_run_reuses_every_saved_result(smoke):
     out, _, second, saved = smoke
     assert _saved_results(out) == saved  # same files, same modification times: nothing retrained
     run_lines = [line for line in second.stderr.splitlines() if line.startswith("[run ")]
-    assert len(run_lines) == registry.planned_runs(get_profile("smoke")) and all(line.endswith("(reused)") for line in run_lines)
+    summary = json.loads((out / "results" / "summary.json").read_text())
+    assert len(run_lines) == _smoke_runs(summary["beyond"]) and all(line.endswith("(reused)") for line in run_lines)
 
 
 @pytest.mark.slow

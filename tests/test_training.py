@@ -1,11 +1,13 @@
-"""The trainer: determinism, history, divergence, and learning on the real data."""
+"""The trainer: determinism, history, divergence, test-time flips, and learning on the real data."""
 
+import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from dd2424.errors import ConfigError
+from dd2424.experiments import run_training
 from dd2424.training import HISTORY_KEYS, TrainConfig, train
 
 
@@ -81,3 +83,44 @@ def test_short_real_run_clearly_learns(real_data):
     assert not result.diverged
     assert result.final["val"]["accuracy"] > 0.40, result.final
     assert result.final["test"]["accuracy"] > 0.40, result.final
+
+
+def _images(n, seed):
+    """Image-shaped rows (3072 values) whose class is the brightness of the left half: mirroring changes the inputs."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    X = rng.standard_normal((n, 3, 32, 32)) * 0.5
+    X[..., :16] += y[:, None, None, None] - 1.0
+    return SimpleNamespace(X=X.reshape(n, 3072).astype(np.float32), y=y, n=n)
+
+
+def _image_data():
+    return SimpleNamespace(train=_images(300, 0), val=_images(100, 1), test=_images(100, 2), label_names=("a", "b", "c"),
+                           source="toy", provenance="toy images", sha256="0" * 64, official=False)  # fmt: skip
+
+
+@pytest.mark.parametrize("precise_bn", [0, 300])
+def test_test_flips_change_only_the_final_metrics_which_a_run_without_them_records_beside(precise_bn):
+    data = _image_data()
+    plain = TrainConfig(hidden=(16,), flip=True, max_shift=1, n_s=12, cycles=1, batch_size=50, records_per_cycle=4,
+                        precise_bn=precise_bn)  # fmt: skip
+    (net_a, a), (net_b, b) = _run(plain, data), _run(dataclasses.replace(plain, test_flips=True), data)
+    assert a.history == b.history  # the history never evaluates with flips
+    assert all(np.array_equal(net_a.params[k], net_b.params[k]) for k in net_a.params)  # the same training
+    assert a.final_test_flips == b.final and b.final_test_flips is None  # after PreciseBN as well, when there is one
+    assert a.final_test_flips != a.final
+    if not precise_bn:  # the last record evaluates the final network: single views
+        assert a.history["val_loss"][-1] == pytest.approx(a.final["val"]["loss"], rel=1e-6)
+        assert b.history["val_loss"][-1] != pytest.approx(b.final["val"]["loss"], rel=1e-6)
+
+
+def test_the_run_record_holds_the_final_metrics_and_analysis_with_flips_only_for_a_run_trained_with_flips():
+    data = _image_data()
+    config = TrainConfig(hidden=(16,), flip=True, n_s=10, cycles=1, batch_size=50)
+    record = run_training(config, data)
+    assert record["final_test_flips"]["val"]["accuracy"] == pytest.approx(
+        run_training(dataclasses.replace(config, test_flips=True), data)["val_accuracy"])
+    assert set(record["analysis_test_flips"]) == {"confusion", "mistakes"}
+    assert sum(map(sum, record["analysis_test_flips"]["confusion"])) == 100
+    unflipped = run_training(dataclasses.replace(config, flip=False), data)
+    assert unflipped["final_test_flips"] is None and unflipped["analysis_test_flips"] is None

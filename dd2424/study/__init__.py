@@ -2,8 +2,8 @@
 
 Chapters, in the order of :data:`dd2424.study.registry.CHAPTERS` (each module is named like its
 notebook in ``notebooks/``): :mod:`.gradient_check`, :mod:`.training_curves`,
-:mod:`.lambda_search`, :mod:`.init_sensitivity`, :mod:`.beyond` (the ablation ladder) and
-:mod:`.pictures` (what the classifier learned; no training). :mod:`.discussion` writes the
+:mod:`.lambda_search`, :mod:`.init_sensitivity`, :mod:`.beyond` (the ablation ladder, climbed by
+:mod:`.ladder`) and :mod:`.pictures` (what the classifier learned; no training). :mod:`.discussion` writes the
 report's Discussion from the summary.
 
 Shared parts, by job: :mod:`.profiles` (what a profile fixes), :mod:`.paths` (the output folder
@@ -12,7 +12,7 @@ and its lock), :mod:`.context` (a notebook's profile, data, runs and outputs), :
 formatting), :mod:`.summary` (``results/summary.json``), :mod:`.registry` (the chapters the
 pipeline runs) and :mod:`.notebook` (:func:`open_chapter`, the first cell of every notebook).
 
-Import direction, with no cycles: profiles, paths, tables < stats, context < chapters <
+Import direction, with no cycles: profiles, paths, tables < stats, context < ladder < chapters <
 registry < summary, notebook.
 """
 

@@ -1,55 +1,40 @@
 """Chapter 05, ``05_beyond.ipynb``: an ablation ladder from the assignment's 3-layer BN network towards the best network.
 
-Starting from the baseline, each :class:`Ingredient` is added on top of the previous row (a
-cumulative ablation: every row has all the ingredients above it), so each row shows what its
-ingredient adds to everything before it. The best configuration is the row with the highest mean
-VALIDATION accuracy over the seeds; the test accuracy is reported, never used. (Keeping an
-ingredient only if it helps at once would be greedy: augmentation, for one, costs accuracy in a
-short run and pays off only in a long one.) A *trial* ingredient is the exception: it stays only
-if it raises the mean validation accuracy of the row it is added to; otherwise the ladder goes on
-from that row and the trial is listed among the ingredients tried and dropped, with its numbers.
-The ladder is data, so the notebook only runs it and shows its rows.
+The ladder's ingredients (:func:`default_ladder`) and the tables and numbers the notebook and the
+report show; how a ladder is climbed (cumulative rows, trials decided by a sequential test on
+the first seed, the evaluation-only test-time flips row) is :mod:`.ladder`'s. The ladder is data,
+so the notebook only runs it and shows its rows.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+import math
+from typing import Any, Mapping, Sequence
 
 from ..experiments import mean_std
 from ..training import TrainConfig
+from .ladder import Ingredient, Row, best_row, compute_seconds, kept_rows, paired_gain, run_ladder, with_test_flips
 from .profiles import Profile
 from .tables import Column, fmt_pct
 
+__all__ = ["Ingredient", "Row", "best_row", "compute_seconds", "kept_rows", "run_ladder", "with_test_flips",
+           "planned_runs", "timing", "default_ladder", "table_rows", "dropped_rows", "precise_vs_running",
+           "training_seconds", "describe_best", "fmt_gain", "TABLE_COLUMNS", "DROPPED_COLUMNS"]  # fmt: skip
+
 
 def planned_runs(profile: Profile) -> int:
-    """Training runs of one execution of the notebook: the baseline and every ingredient, each with every seed."""
-    return (1 + len(default_ladder())) * len(profile.seeds)
+    """Training runs of one execution of the notebook, at least: the baseline and every ingredient that trains,
+    each with every seed, but a trial with its first seed only (one that passes it adds the other seeds)."""
+    ladder = default_ladder()
+    trained = sum(not i.trial and not i.evaluation_only for i in ladder)
+    return (1 + trained) * len(profile.seeds) + sum(i.trial for i in ladder)
 
 
 def timing(section: Mapping) -> dict[str, float]:
-    """This chapter's share of ``timing`` in summary.json (a row's ``seeds`` is its number of finite runs)."""
+    """This chapter's share of ``timing`` in summary.json (a row's ``runs``: the training runs it made)."""
+    rows = [*section.get("rows", []), *section.get("dropped", [])]
     return {"training_seconds": section.get("compute_seconds", 0.0),
-            "runs": sum(r.get("seeds", 0) for r in [*section.get("rows", []), *section.get("dropped", [])])}  # fmt: skip
-
-@dataclass(frozen=True)
-class Ingredient:
-    """One step of the ladder: a name, what it does, and the configuration changes it makes.
-
-    A change may be a value or a function of the current configuration (e.g. longer cycles).
-    A ``trial`` ingredient is kept only if it raises the mean validation accuracy.
-    """
-
-    name: str
-    description: str
-    changes: Mapping[str, Any]
-    trial: bool = False
-
-    def apply(self, config: TrainConfig) -> TrainConfig:
-        values = {k: (v(config) if callable(v) else v) for k, v in self.changes.items()}
-        return dataclasses.replace(config, **values)
-
+            "runs": sum(r.get("runs", r.get("seeds", 0)) for r in rows)}  # fmt: skip
 
 #: epsilon of the ladder's ZCA whitening, in units of the standardised pixels' variance (1)
 ZCA_EPS = 1.0
@@ -69,6 +54,7 @@ def default_ladder(
     """The ingredients, in order: BN position, PreciseBN, width, dropout, augmentation, test-time flips,
     optimiser, ZCA whitening, three trials (a smaller ZCA epsilon, label smoothing, more dropout), length.
 
+    Test-time flips are evaluation-only: they reuse the networks of the augmentation row.
     The width step also moves to mini-batches of ``wide_batch`` (a wide network computes faster
     per image in larger batches) and keeps the number of epochs by scaling ``n_s``.
     """
@@ -86,8 +72,8 @@ def default_ladder(
         Ingredient("dropout", f"inverted dropout {dropout:g} on the hidden layers", {"dropout": dropout}),
         Ingredient("augmentation", f"random horizontal flips and translations of up to {max_shift} pixels",
                    {"flip": True, "max_shift": max_shift}),  # fmt: skip
-        Ingredient("test-time flips", "class probabilities averaged over each image and its mirror",
-                   {"test_flips": True}),  # fmt: skip
+        Ingredient("test-time flips", "class probabilities averaged over each image and its mirror, on the networks "
+                   "of the row above (the same training, evaluated again)", {"test_flips": True}, evaluation_only=True),  # fmt: skip
         Ingredient("Adam", f"Adam with the cyclical rate between 1e-5 and {adam_eta_max:g}",
                    {"optimizer": "adam", "eta_max": adam_eta_max}),  # fmt: skip
         Ingredient("ZCA whitening", f"inputs ZCA-whitened with epsilon {zca:g}, fitted on the training images",
@@ -101,60 +87,10 @@ def default_ladder(
     ]
 
 
-@dataclass
-class Row:
-    """A row of the ablation table: the ingredient added, its configuration and its runs."""
-
-    name: str
-    description: str
-    config: TrainConfig
-    records: list[dict]
-    kept: bool = True
-    tried_on: str = ""  # for a trial: the row it was added to
-
-    def stats(self, key: str) -> tuple[float, float, int]:
-        return mean_std(r.get(key) for r in self.records)
-
-
-def run_ladder(
-    baseline: TrainConfig,
-    ladder: Sequence[Ingredient],
-    seeds: Sequence[int],
-    run: Callable[[list[TrainConfig], str], list[dict]],
-) -> list[Row]:
-    """Climb the ladder: every ingredient on top of the previous row, each configuration with every seed.
-
-    ``run(configs, label)`` trains (or reuses) a list of configurations and returns their records.
-    """
-
-    def with_seeds(config: TrainConfig) -> list[TrainConfig]:
-        return [dataclasses.replace(config, seed=s) for s in seeds]
-
-    rows = [Row("baseline", "the assignment's 3-layer network with BN", baseline, run(with_seeds(baseline), "baseline"))]
-    for ingredient in ladder:
-        below = kept_rows(rows)[-1]
-        config = ingredient.apply(below.config)
-        row = Row(ingredient.name, ingredient.description, config, run(with_seeds(config), ingredient.name))
-        if ingredient.trial:
-            row.tried_on = below.name
-            row.kept = row.stats("val_accuracy")[0] > below.stats("val_accuracy")[0]
-        rows.append(row)
-    return rows
-
-
-def kept_rows(rows: Sequence[Row]) -> list[Row]:
-    """The rows of the ladder proper: every ingredient except the trials that were dropped."""
-    return [r for r in rows if r.kept]
-
-
-def best_row(rows: Sequence[Row]) -> Row:
-    """The kept row with the highest mean validation accuracy (the earliest of equals)."""
-    return max(kept_rows(rows), key=lambda r: r.stats("val_accuracy")[0])
-
-
 def table_rows(rows: Sequence[Row]) -> list[dict]:
     """Plain rows for a CSV/Markdown table: accuracies as mean and std over seeds, the change of the
-    mean validation accuracy from the row above, and training time per seed."""
+    mean validation accuracy from the row above, and training time per seed (an evaluation-only
+    row shows that of the networks it evaluates); ``runs``: the training runs behind the row."""
     best = best_row(rows)
     out, previous = [], None
     for r in kept_rows(rows):
@@ -166,26 +102,29 @@ def table_rows(rows: Sequence[Row]) -> list[dict]:
             "val_mean": val, "val_std": val_sd, "val_gain": None if previous is None else val - previous,
             "test_mean": test, "test_std": test_sd, "seeds": n,
             "train_seconds_per_seed": sum(seconds) / max(1, len(seconds)), "best": "yes" if r is best else "",
+            "runs": r.runs, "trial": r.trial, "evaluation_only": r.evaluation_only,
         })  # fmt: skip
         previous = val
     return out
 
 
 def dropped_rows(rows: Sequence[Row]) -> list[dict]:
-    """The trials that did not raise the validation accuracy: what each tried, on which row, and its numbers."""
+    """The trials that were dropped: what each tried, on which row, and its numbers over the seeds it ran
+    (one for a trial dropped after its first seed, ``first_seed_only``). ``val_gain``: the mean
+    difference from the row it was added to on the same seeds (None when no seed has both finite)."""
     by_name = {r.name: r for r in rows}
     out = []
     for r in rows:
         if r.kept:
             continue
-        below = by_name[r.tried_on]
         val, val_sd, n = r.stats("val_accuracy")
         test, test_sd, _ = r.stats("test_accuracy")
         seconds = [x.get("train_seconds") or 0.0 for x in r.records]
         out.append({
             "ingredient": r.name, "description": r.description, "tried_on": r.tried_on,
-            "val_mean": val, "val_std": val_sd, "val_gain": val - below.stats("val_accuracy")[0],
-            "test_mean": test, "test_std": test_sd, "seeds": n,
+            "val_mean": val, "val_std": val_sd, "val_gain": paired_gain(r, by_name[r.tried_on]),
+            "test_mean": test, "test_std": test_sd, "seeds": n, "run_seeds": [x["seed"] for x in r.records],
+            "runs": r.runs, "first_seed_only": r.first_seed_only,
             "train_seconds_per_seed": sum(seconds) / max(1, len(seconds)),
         })  # fmt: skip
     return out
@@ -239,12 +178,17 @@ def describe_best(config: Mapping[str, Any], n_train: int) -> str:
     return ", ".join(parts)
 
 
+def fmt_gain(value: float | None) -> str:
+    """A change of accuracy in points with its sign (``+1.25``); ``-`` when there is none (None or not finite)."""
+    return "-" if value is None or not math.isfinite(value) else f"{100 * value:+.2f}"
+
+
 #: columns of the ablation table (CSV: raw values; Markdown: percentages)
 TABLE_COLUMNS = [
     Column("ingredient", "step"),
     Column("val_mean", "val. %", fmt_pct),
     Column("val_std", "std", fmt_pct, seeds_key="seeds"),
-    Column("val_gain", "gain", lambda v: f"{100 * v:+.2f}"),
+    Column("val_gain", "gain", fmt_gain),
     Column("test_mean", "test %", fmt_pct),
     Column("test_std", "std ", fmt_pct, seeds_key="seeds"),
     Column("seeds", "seeds"),
@@ -258,7 +202,7 @@ DROPPED_COLUMNS = [
     Column("tried_on", "added to"),
     Column("val_mean", "val. %", fmt_pct),
     Column("val_std", "std", fmt_pct, seeds_key="seeds"),
-    Column("val_gain", "gain", lambda v: f"{100 * v:+.2f}"),
+    Column("val_gain", "gain", fmt_gain),
     Column("test_mean", "test %", fmt_pct),
     Column("seeds", "seeds"),
     Column("train_seconds_per_seed", "s / seed", lambda v: f"{v:.0f}" if v >= 10 else f"{v:.1f}"),

@@ -86,6 +86,10 @@ class Context:
         return run_many(configs, self.spec, self.paths.results, jobs=max(1, self.jobs // threads),
                         scheduler=self.scheduler, force=self.force, on_done=progress, threads=threads)  # fmt: skip
 
+    def note(self, text: str) -> None:
+        """Report a step that is not a training run (e.g. a row evaluated from saved runs), as :class:`Progress` does."""
+        _log_or_print(self.progress_log, {"text": text}, text)
+
     def write_table(self, rows: Sequence[Mapping], columns: Sequence[Column], name: str) -> str:
         """Write ``rows`` as ``results/tables/<name><suffix>.csv`` and ``.md``; return the Markdown."""
         return write_table(rows, columns, self.paths.tables / self.name(name))
@@ -131,12 +135,17 @@ class Progress:
             else f"test {100 * record['test_accuracy']:.1f}%"
         )  # fmt: skip
         text += " (reused)" if reused else f" ({record.get('wall_seconds', 0):.1f} s)"
-        if self.log is None:
-            print(f"[run {self.count}/{self.total}] {text}", flush=True)
-        else:
-            self.log.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.log, "a") as f:
-                f.write(json.dumps({"run": True, "text": text}) + "\n")
+        _log_or_print(self.log, {"run": True, "text": text}, f"[run {self.count}/{self.total}] {text}")
+
+
+def _log_or_print(log: Path | None, entry: dict, line: str) -> None:
+    """Append ``entry`` as a JSON line to the pipeline's progress log, or print ``line`` without one."""
+    if log is None:
+        print(line, flush=True)
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a") as f:
+        f.write(json.dumps(entry) + "\n")
 
 
 def now() -> str:

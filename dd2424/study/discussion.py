@@ -167,17 +167,46 @@ def ladder(beyond: Mapping) -> str:
         text += (f"{_cap(_join([s['name'] for s in hurt]))} lowered validation accuracy where it was added, but stays in "
                  "the ladder: a regulariser that costs accuracy in a short run can pay off in a long one, which is why "
                  "the ladder keeps its main ingredients instead of dropping those that do not help at once. ")  # fmt: skip
-    dropped = beyond.get("dropped") or []
-    if dropped:
-        tried = [f"{d['ingredient']} ({100 * d['val_gain']:+.1f} points on the {d['tried_on']} row)" for d in dropped]
-        text += (f"Of the trials, which had to raise validation accuracy at once to stay, {_join(tried)} did not, "
-                 f"and {'it was' if len(dropped) == 1 else 'they were'} dropped. ")  # fmt: skip
+    text += trials(beyond)
     best, base = beyond["best"], beyond["baseline"]
     total = best["train_seconds"]["mean"] / rows[0]["train_seconds_per_seed"]
     gain = compare(best["test_accuracy"], base["test_accuracy"])
     text += (f"Altogether the best network ({best['step']}) trains {total:.0f} times as long as the baseline, "
              f"{best['train_seconds']['mean'] / 60:.1f} minutes per seed, and is {points(gain)} more accurate on the test set.")  # fmt: skip
     return text
+
+
+def trials(beyond: Mapping) -> str:
+    """What became of the trials of the ladder under the sequential test (empty without trials)."""
+    dropped = beyond.get("dropped") or []
+    kept = [r["ingredient"] for r in beyond["rows"] if r.get("trial")]
+    if not dropped and not kept:
+        return ""
+    seeds = len(beyond.get("seeds") or []) or 1
+    early = [d for d in dropped if d.get("first_seed_only")]
+    late = [d for d in dropped if not d.get("first_seed_only")]
+    others, every = ("seed", "both") if seeds == 2 else (f"{seeds - 1} seeds", f"all {seeds}")
+    text = (f"Each trial was trained first with one seed and compared with the row it was added to on that seed; "
+            f"only a trial that beat it there was trained with the other {others}, and kept if its mean validation "
+            f"accuracy over {every} beat that row's. " if seeds > 1 else
+            "Each trial had to beat the row it was added to on validation accuracy to stay. ")  # fmt: skip
+    if early:
+        text += (f"{_cap(_join([_tried(d) for d in early]))} did not beat it on the first seed and "
+                 f"{'was' if len(early) == 1 else 'were'} dropped after that one run. ")  # fmt: skip
+    if late:
+        text += (f"{_cap(_join([_tried(d) for d in late]))} did not raise the mean and "
+                 f"{'was' if len(late) == 1 else 'were'} dropped. ")  # fmt: skip
+    if kept:
+        text += f"{_cap(_join(kept))} passed and stayed in the ladder. "
+    return text
+
+
+def _tried(dropped: Mapping) -> str:
+    """``label smoothing (-0.4 points on the ZCA whitening row, 1 seed)``: a dropped trial and its gain."""
+    gain = dropped.get("val_gain")
+    number = f"{100 * gain:+.1f} points" if gain is not None and math.isfinite(gain) else "no finite accuracy"
+    seeds = len(dropped.get("run_seeds") or []) or dropped["seeds"]
+    return f"{dropped['ingredient']} ({number} on the {dropped['tried_on']} row, {plural(seeds, 'seed')})"
 
 
 def comparison(summary: Mapping) -> str:

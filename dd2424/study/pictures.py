@@ -5,9 +5,10 @@ Two networks are shown side by side: the best row of the ablation ladder (chapte
 ``training.3layer_bn``), each by the run record of its FIRST seed (``results/runs/``). Every
 record written by the current code holds ``analysis`` (:mod:`dd2424.analysis`): the test-set
 confusion counts, the most confidently wrong test images and the most influential first-layer
-units drawn as images. From them this module computes what the report quotes: per-class test
-accuracy, the most confused pairs, the best and worst classes, and a measured description of
-the first-layer units (:func:`first_layer_descriptors`).
+units drawn as images (for the evaluation-only row of the ladder, test-time flips, the run it
+evaluates, with the analysis recorded for flips). From them this module computes what the
+report quotes: per-class test accuracy, the most confused pairs, the best and worst classes,
+and a measured description of the first-layer units (:func:`first_layer_descriptors`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from ..analysis import decode_images
 from ..errors import ConfigError
 from .context import Context
+from .ladder import with_test_flips
 from .tables import Column, fmt_pct
 from .training_curves import part_name
 
@@ -99,6 +101,8 @@ def _load(ctx: Context, source: Source) -> Network:
                           f"mistakes, first-layer units) this chapter draws: rerun the earlier chapters with the "
                           f"current code (`dd2424 report --profile {ctx.profile.name}`, or notebook {source.chapter}), "
                           f"which saves their runs anew")  # fmt: skip
+    if entry.get("config", {}).get("test_flips") and not record["config"].get("test_flips"):
+        record = with_test_flips(record)  # an evaluation-only row of the ladder: its saved run, evaluated with flips
     return Network(source.key, network_label(source.key, entry, record), entry, int(seed), str(run_file), record)
 
 

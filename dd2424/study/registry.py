@@ -39,7 +39,8 @@ class Chapter:
     """A notebook of the report and what the pipeline needs to know about it.
 
     ``summary``: the top-level keys of summary.json its parts write. ``planned_runs(profile)``:
-    training runs of ONE step (reused or not). ``timing(section)``: for each of ``summary``'s
+    training runs of ONE step (reused or not); a minimum where the runs depend on results (the
+    trials of chapter 05). ``timing(section)``: for each of ``summary``'s
     sections, its share of summary.json's ``timing`` (``training_seconds``, ``gradcheck_seconds``,
     ``runs``). ``optional``: skipped while its notebook is not in ``notebooks/`` yet.
     """
@@ -108,7 +109,7 @@ def pipeline_steps() -> list[tuple[Chapter, Step]]:
 
 
 def planned_runs(profile: Profile) -> int:
-    """How many training runs the whole pipeline asks for (reused or not)."""
+    """How many training runs the whole pipeline asks for (reused or not), at least."""
     return sum(c.runs(profile) for c in chapters())
 
 

@@ -30,7 +30,11 @@ def accuracy_stats(records: Sequence[dict], key: str = "test_accuracy") -> dict:
 
 
 def summarize_runs(records: Sequence[dict]) -> dict:
-    """The numbers a report quotes about one configuration run with several seeds."""
+    """The numbers a report quotes about one configuration run with several seeds.
+
+    ``run_files``: each seed's saved run; for a record derived from a saved run without training
+    (an evaluation-only ladder row, ``derived_from``), that run's file.
+    """
     config = dict(records[0]["config"])
     config.pop("seed")
     return {
@@ -40,7 +44,7 @@ def summarize_runs(records: Sequence[dict]) -> dict:
         "val_accuracy": accuracy_stats(records, "val_accuracy"),
         "train_accuracy": accuracy_stats(records, "train_accuracy"),
         "diverged": sum(bool(r.get("diverged")) for r in records),
-        "run_files": [r.get("cached_as") for r in records],
+        "run_files": [r.get("cached_as") or r.get("derived_from") for r in records],
         "compute_seconds": sum(r.get("wall_seconds") or 0.0 for r in records),
     }
 

@@ -1,0 +1,191 @@
+"""The mechanics of an ablation ladder (chapter 05, :mod:`.beyond`): ingredients, rows, trials, evaluation-only rows.
+
+Starting from a baseline, each :class:`Ingredient` is added on top of the previous row (a
+cumulative ablation: every row has all the ingredients above it), so each row shows what its
+ingredient adds to everything before it. The best configuration is the row with the highest mean
+VALIDATION accuracy over the seeds; the test accuracy is reported, never used. (Keeping an
+ingredient only if it helps at once would be greedy: augmentation, for one, costs accuracy in a
+short run and pays off only in a long one.) A *trial* ingredient is the exception, decided by a
+sequential test: it is first trained with the first seed only and compared, on that seed (the
+same initialisation and order of mini-batches), with the row it is added to; if it is not higher
+it is dropped after that one run, otherwise it is trained with the other seeds and stays only if
+its mean validation accuracy beats that row's. A dropped trial leaves the ladder going on from
+that row.
+
+An *evaluation-only* ingredient (test-time flips) changes how the networks are evaluated, not how
+they are trained: its row trains nothing and takes the networks of the row below, evaluated with
+flips, from their run records (``final_test_flips``). Its records are not training runs and
+count in no number of runs or compute time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+from ..errors import ConfigError
+from ..experiments import mean_std
+from ..training import TrainConfig
+from .stats import total_seconds
+
+
+@dataclass(frozen=True)
+class Ingredient:
+    """One step of the ladder: a name, what it does, and the configuration changes it makes.
+
+    A change may be a value or a function of the current configuration (e.g. longer cycles).
+    A ``trial`` ingredient is kept only if it passes the sequential test of :func:`run_ladder`.
+    An ``evaluation_only`` ingredient turns on test-time flips (the one evaluation that run
+    records hold besides their own, ``final_test_flips``) and is evaluated on the networks of the
+    row below instead of training its own.
+    """
+
+    name: str
+    description: str
+    changes: Mapping[str, Any]
+    trial: bool = False
+    evaluation_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.evaluation_only and (self.trial or dict(self.changes) != {"test_flips": True}):
+            raise ConfigError(f"evaluation-only ingredient {self.name!r} must change test_flips to True and nothing "
+                              f"else, and cannot be a trial; it changes {dict(self.changes)}")  # fmt: skip
+
+    def apply(self, config: TrainConfig) -> TrainConfig:
+        """``config`` with this ingredient's changes."""
+        values = {k: (v(config) if callable(v) else v) for k, v in self.changes.items()}
+        return dataclasses.replace(config, **values)
+
+
+@dataclass
+class Row:
+    """A row of the ablation table: the ingredient added, its configuration and its runs."""
+
+    name: str
+    description: str
+    config: TrainConfig
+    records: list[dict]
+    kept: bool = True
+    tried_on: str = ""  # for a trial: the row it was added to
+    trial: bool = False
+    first_seed_only: bool = False  # a trial dropped after its first seed
+    evaluation_only: bool = False  # records derived from the row below's runs: no training of its own
+
+    def stats(self, key: str) -> tuple[float, float, int]:
+        """Mean, std and count of the finite values of ``key`` over the row's records."""
+        return mean_std(r.get(key) for r in self.records)
+
+    @property
+    def runs(self) -> int:
+        """The training runs behind this row (none for an evaluation-only row)."""
+        return 0 if self.evaluation_only else len(self.records)
+
+
+def run_ladder(
+    baseline: TrainConfig,
+    ladder: Sequence[Ingredient],
+    seeds: Sequence[int],
+    run: Callable[[list[TrainConfig], str], list[dict]],
+    note: Callable[[str], None] | None = None,
+) -> list[Row]:
+    """Climb the ladder: every ingredient on top of the previous row, each configuration with every seed.
+
+    ``run(configs, label)`` trains (or reuses) a list of configurations and returns their records.
+    A trial is decided by :func:`_try`; an evaluation-only row calls no ``run``: its records are
+    derived from the row below's (:func:`with_test_flips`), and ``note``, if given, is told so.
+    """
+    rows = [Row("baseline", "the assignment's 3-layer network with BN", baseline, run(_with_seeds(baseline, seeds), "baseline"))]
+    for ingredient in ladder:
+        below = kept_rows(rows)[-1]
+        row = Row(ingredient.name, ingredient.description, ingredient.apply(below.config), [], trial=ingredient.trial,
+                  evaluation_only=ingredient.evaluation_only)  # fmt: skip
+        if ingredient.evaluation_only:
+            row.records = [with_test_flips(r) for r in below.records]
+            if note is not None:
+                note(f"{row.name}: the {len(row.records)} networks of the {below.name} row evaluated again, no training")
+        elif ingredient.trial:
+            _try(row, below, seeds, run)
+        else:
+            row.records = run(_with_seeds(row.config, seeds), row.name)
+        rows.append(row)
+    return rows
+
+
+def _with_seeds(config: TrainConfig, seeds: Sequence[int]) -> list[TrainConfig]:
+    """``config`` once per seed."""
+    return [dataclasses.replace(config, seed=s) for s in seeds]
+
+
+def _try(row: Row, below: Row, seeds: Sequence[int], run: Callable[[list[TrainConfig], str], list[dict]]) -> None:
+    """The sequential test of a trial: run the first seed and compare it with ``below`` on that seed (a paired
+    comparison); not higher: drop it after that run; higher: run the other seeds and keep it iff its mean
+    validation accuracy beats ``below``'s. A non-finite accuracy (a diverged run) is never higher."""
+    row.tried_on = below.name
+    configs = _with_seeds(row.config, seeds)
+    row.records = run(configs[:1], row.name)
+    if not _higher(row.records[0].get("val_accuracy"), _on_seed(below, seeds[0]).get("val_accuracy")):
+        row.kept, row.first_seed_only = False, len(seeds) > 1
+        return
+    if len(configs) > 1:
+        row.records = row.records + run(configs[1:], row.name)
+    row.kept = _higher(row.stats("val_accuracy")[0], below.stats("val_accuracy")[0])
+
+
+def _higher(a: float | None, b: float | None) -> bool:
+    """``a > b`` for two finite accuracies; False when either is missing or not finite."""
+    return a is not None and b is not None and math.isfinite(a) and math.isfinite(b) and a > b
+
+
+def _on_seed(row: Row, seed: int) -> dict:
+    """The record of ``row`` with ``seed``."""
+    return next(r for r in row.records if r["seed"] == seed)
+
+
+def with_test_flips(record: Mapping) -> dict:
+    """The record of the same network evaluated with test-time flips, from its run record (no training).
+
+    Its configuration gets ``test_flips``; ``final``, the accuracies and the test-set analysis
+    become those with flips (``final_test_flips``, ``analysis_test_flips``); the history and
+    ``train_seconds`` stay (the same training); ``derived_from`` names the saved run, and
+    ``wall_seconds`` is 0: the record took no training of its own. A diverged run stays diverged.
+    Raises :class:`ConfigError` when the record has no ``final_test_flips`` (a run trained
+    without flips, or saved by older code).
+    """
+    if not record.get("diverged") and not record.get("final_test_flips"):
+        raise ConfigError(f"run {record.get('cached_as') or record['config']} has no final_test_flips, which an "
+                          "evaluation-only step (test-time flips) needs: put that step after one that trains with flips "
+                          "(augmentation), and retrain runs saved by older code")  # fmt: skip
+    out = {k: v for k, v in record.items() if k not in ("cached_as", "final_test_flips", "analysis_test_flips")}
+    out.update(config={**record["config"], "test_flips": True}, derived_from=record.get("cached_as"),
+               wall_seconds=0.0, eval_seconds=0.0, final_running_averages=None)  # fmt: skip
+    if not record.get("diverged"):
+        out["final"] = record["final_test_flips"]
+        out["analysis"] = {**(record.get("analysis") or {}), **(record.get("analysis_test_flips") or {})}
+        for split in ("train", "val", "test"):
+            out[f"{split}_accuracy"] = out["final"][split]["accuracy"]
+    return out
+
+
+def kept_rows(rows: Sequence[Row]) -> list[Row]:
+    """The rows of the ladder proper: every ingredient except the trials that were dropped."""
+    return [r for r in rows if r.kept]
+
+
+def best_row(rows: Sequence[Row]) -> Row:
+    """The kept row with the highest mean validation accuracy (the earliest of equals)."""
+    return max(kept_rows(rows), key=lambda r: r.stats("val_accuracy")[0])
+
+
+def compute_seconds(rows: Sequence[Row]) -> float:
+    """The summed wall time of the ladder's training runs (evaluation-only rows trained nothing)."""
+    return sum(total_seconds(r.records) for r in rows if not r.evaluation_only)
+
+
+def paired_gain(row: Row, below: Row) -> float | None:
+    """Mean over ``row``'s seeds of its validation accuracy minus ``below``'s on the same seed (finite pairs only)."""
+    theirs = {r["seed"]: r.get("val_accuracy") for r in below.records}
+    pairs = [(r.get("val_accuracy"), theirs.get(r["seed"])) for r in row.records]
+    diffs = [a - b for a, b in pairs if a is not None and b is not None and math.isfinite(a) and math.isfinite(b)]
+    return sum(diffs) / len(diffs) if diffs else None
