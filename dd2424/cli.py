@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a network on the full split")
     _add_data_option(p)
     p.add_argument("--threads", type=_positive(int), default=1,
-                   help="threads for BLAS and the compiled update loops (default 1: a batch of 100 is too small for a second thread to pay "
+                   help="BLAS threads (default 1: a batch of 100 is too small for a second thread to pay "
                         "reliably, and on a busy 2-core machine it makes every product wait)")  # fmt: skip
     _add_config_options(p)
     p.add_argument("--progress", action="store_true", help="print a line per history record")
@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=_positive(int), default=200, help="timed steps per case (default 200)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     p.add_argument("--no-full-run", action="store_true", help="skip the full 2-cycle training")
-    p.add_argument("--threads", type=_positive(int), default=1, help="threads for BLAS, the compiled update loops and PyTorch (default 1)")
+    p.add_argument("--threads", type=_positive(int), default=1, help="threads for BLAS and PyTorch (default 1; the compiled loops use one)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 

@@ -79,7 +79,7 @@ class Context:
     def run(self, configs: Sequence[TrainConfig], label: str, threads: int = 1) -> list[dict]:
         """Run (or reuse) ``configs`` with the context's jobs/scheduler/force; report each finished run.
 
-        ``threads`` threads (BLAS and the compiled loops) per run; the context's ``jobs`` cores are then shared by
+        ``threads`` BLAS threads per run; the context's ``jobs`` cores are then shared by
         ``jobs // threads`` runs at a time.
         """
         progress = Progress(label, len(configs), self.paths.runs, self.progress_log)
