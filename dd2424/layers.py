@@ -217,8 +217,8 @@ def hidden_block_train_forward(
     mean, var, inv_std = (np.empty(d, dtype=s.dtype) for _ in range(3))
     bias = np.zeros(d, dtype=s.dtype) if b is None else b
     relu_first = bn_position == "after"
-    kernels.hidden_block_forward(s, bias, gamma, beta, real(eps), relu_first, not relu_first, bits, threshold, real(scale),
-                         out, mean, var, inv_std)  # fmt: skip
+    kernels.hidden_block_forward(s, bias, gamma, beta, real(eps), relu_first, not relu_first, bits, threshold,
+                                 real(scale), out, mean, var, inv_std)  # fmt: skip
     return out, HiddenBlockCache(s, out, mean, inv_std, gamma, relu_first, bits, threshold, scale), mean, var
 
 
