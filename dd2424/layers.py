@@ -37,15 +37,16 @@ def affine_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> tuple[
 
 
 def affine_backward(
-    ds: np.ndarray, x: np.ndarray, W: np.ndarray, need_dx: bool = True, need_db: bool = True
-) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    ds: np.ndarray, x: np.ndarray, W: np.ndarray, need_dx: bool = True, need_db: bool = True, need_dw: bool = True
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Gradients of ``s = x W + b``: ``dx = ds W^T``, ``dW = x^T ds``, ``db = sum_i ds_i``.
 
     ``need_dx=False`` skips ``dx`` for the first layer, whose input is the data;
-    ``need_db=False`` skips ``db`` for a layer without bias (followed by BN). A skipped
-    gradient is returned as ``None``.
+    ``need_db=False`` skips ``db`` for a layer without bias (followed by BN); ``need_dw=False``
+    skips ``dW`` for a caller that keeps it as the product ``x^T ds``
+    (:class:`dd2424.blas.ProductGradient`). A skipped gradient is returned as ``None``.
     """
-    dW = x.T @ ds  # BLAS reads x transposed in place: no copy of the mini-batch
+    dW = x.T @ ds if need_dw else None  # BLAS reads x transposed in place: no copy of the mini-batch
     db = ds.sum(axis=0) if need_db else None
     dx = ds @ W.T if need_dx else None
     return dx, dW, db

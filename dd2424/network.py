@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from . import layers
+from .blas import ProductGradient
 from .errors import ConfigError
 
 #: Default BN epsilon per dtype: machine-epsilon scale for float64; for float32 a value far
@@ -138,8 +139,9 @@ class KLayerNet:
     # ------------------------------------------------------------------ training mode
 
     def forward_backward(
-        self, X: np.ndarray, y: np.ndarray, lam: float, rng: np.random.Generator | None = None, penalty: bool = True
-    ) -> tuple[np.floating, dict[str, np.ndarray], BatchStats]:
+        self, X: np.ndarray, y: np.ndarray, lam: float, rng: np.random.Generator | None = None, penalty: bool = True,
+        products: bool = False,
+    ) -> tuple[np.floating, dict[str, np.ndarray | ProductGradient], BatchStats]:  # fmt: skip
         """Cost ``J``, its gradients and the BN mini-batch statistics, in training mode.
 
         ``J = mean cross-entropy + lam * sum_l ||W_l||^2``. The running averages are *not*
@@ -147,12 +149,16 @@ class KLayerNet:
         draws the dropout masks (no dropout without it). ``penalty=False`` leaves the L2 term
         out of ``J`` and its gradients ``2 lam W_l`` out of ``grads``, for an optimiser that adds
         them in its own pass over the weights (:meth:`penalised`): ``J`` is then the loss alone.
+        ``products=True`` (which needs ``penalty=False``) returns each ``dW_l = x^T G`` unevaluated,
+        as a :class:`dd2424.blas.ProductGradient`, for an optimiser that folds it into its update.
         """
+        if products and penalty and lam:
+            raise ConfigError("gradients as products leave the L2 term to the optimiser: pass penalty=False with products=True")
         y = np.asarray(y)
         scores, caches, stats = self._train_forward(X, rng)
         loss, G = layers.softmax_cross_entropy(scores, y, self.label_smoothing)
         cost = loss + lam * self.weight_penalty() if penalty else loss
-        grads = self._backward(G, caches)
+        grads = self._backward(G, caches, products)
         if lam and penalty:
             for name in self.penalised():
                 grads[name] += (2 * lam) * self.params[name]
@@ -187,7 +193,7 @@ class KLayerNet:
         cache: dict = {}
         bn_before = self.batch_norm and self.bn_position == "before"
         if stats is not None and self.batch_norm and self.dtype in COMPILED_DTYPES:
-            return self._compiled_hidden_layer(x, l, stats, rng if self.dropout else None)
+            return self._compiled_hidden_layer(x, l, stats, rng)
         s, cache["affine"] = layers.affine_forward(x, p[f"W{l}"], None if bn_before else p[f"b{l}"])
         if bn_before:
             s = self._normalise(s, l, cache, stats)
@@ -222,18 +228,17 @@ class KLayerNet:
         stats.variances.append(var)
         return out
 
-    def _backward(self, G: np.ndarray, caches: list) -> dict[str, np.ndarray]:
+    def _backward(self, G: np.ndarray, caches: list, products: bool = False) -> dict[str, np.ndarray | ProductGradient]:
         """Gradients of every parameter from ``G = dJ/ds`` of the output layer, layer by layer."""
-        p = self.params
-        grads: dict[str, np.ndarray] = {}
+        grads: dict[str, np.ndarray | ProductGradient] = {}
         k = self.k
-        G, grads[f"W{k}"], grads[f"b{k}"] = layers.affine_backward(G, caches[k - 1]["affine"], p[f"W{k}"])
+        G, grads[f"b{k}"] = self._affine_backward(G, k, caches[k - 1]["affine"], grads, products, need_db=True)
         for l in range(k - 1, 0, -1):
             cache = caches[l - 1]
             bias_cancelled = self.batch_norm and self.bn_position == "before"
             if "block" in cache:
                 G, grads[f"gamma{l}"], grads[f"beta{l}"], db = layers.hidden_block_backward(G, cache["block"])
-                G, grads[f"W{l}"], _ = layers.affine_backward(G, cache["affine"], p[f"W{l}"], need_dx=l > 1, need_db=False)
+                G, _ = self._affine_backward(G, l, cache["affine"], grads, products, need_db=False)
                 grads[f"b{l}"] = np.zeros(self.sizes[l], dtype=self.dtype) if bias_cancelled else db
                 continue
             if "dropout" in cache:
@@ -243,11 +248,17 @@ class KLayerNet:
             G = layers.relu_backward(G, cache["relu"])
             if "bn" in cache and self.bn_position == "before":
                 G, grads[f"gamma{l}"], grads[f"beta{l}"] = layers.batchnorm_backward(G, cache["bn"])
-            G, grads[f"W{l}"], db = layers.affine_backward(
-                G, cache["affine"], p[f"W{l}"], need_dx=l > 1, need_db=not bias_cancelled
-            )
+            G, db = self._affine_backward(G, l, cache["affine"], grads, products, need_db=not bias_cancelled)
             grads[f"b{l}"] = np.zeros(self.sizes[l], dtype=self.dtype) if bias_cancelled else db
         return grads
+
+    def _affine_backward(
+        self, ds: np.ndarray, l: int, x: np.ndarray, grads: dict, products: bool, need_db: bool
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """``(dx, db)`` of layer ``l``'s affine map; ``grads["W{l}"]`` gets ``x^T ds``, evaluated or as a product."""
+        dx, dW, db = layers.affine_backward(ds, x, self.params[f"W{l}"], need_dx=l > 1, need_db=need_db, need_dw=not products)
+        grads[f"W{l}"] = ProductGradient(x, ds) if products else dW
+        return dx, db
 
     def cost_and_grads(
         self, X: np.ndarray, y: np.ndarray, lam: float, rng: np.random.Generator | None = None

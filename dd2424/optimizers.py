@@ -7,7 +7,9 @@ gradient inside the update's pass over ``theta`` (``c = 2 lambda`` for ``lambda 
 the network need not make a separate pass over every weight matrix for it.
 
 The formulas are below; the loops that apply them element by element, in one pass over each
-parameter, are in :mod:`dd2424.kernels`.
+parameter, are in :mod:`dd2424.kernels`. A gradient may also come as a
+:class:`dd2424.blas.ProductGradient` (``dW = x^T G`` not yet evaluated): SGD then folds its
+update into that product (:func:`dd2424.blas.accumulate_product`), and Adam evaluates it.
 """
 
 from __future__ import annotations
@@ -16,19 +18,26 @@ from typing import Mapping
 
 import numpy as np
 
+from .blas import ProductGradient, accumulate_product
 from .errors import ConfigError
 from .kernels import adam_update, flat, sgd_update
 
+#: a parameter's gradient: an array, or a weight gradient ``x^T G`` left as a product
+Gradient = np.ndarray | ProductGradient
+
 
 class SGD:
-    """``theta <- theta - eta * (grad + c theta)``."""
+    """``theta <- theta - eta * (grad + c theta)``, i.e. ``theta <- (1 - eta c) theta - eta grad``."""
 
-    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], eta: float,
+    def step(self, params: dict[str, np.ndarray], grads: Mapping[str, Gradient], eta: float,
              decay: Mapping[str, float] | None = None) -> None:  # fmt: skip
         decay = decay or {}
         for name, param in params.items():
-            real = param.dtype.type
-            sgd_update(flat(param), flat(grads[name]), real(eta), real(decay.get(name, 0.0)))
+            real, grad, c = param.dtype.type, grads[name], decay.get(name, 0.0)
+            if isinstance(grad, ProductGradient):
+                accumulate_product(param, grad.a, grad.b, alpha=-real(eta), beta=real(1) - real(eta) * real(c))
+            else:
+                sgd_update(flat(param), flat(grad), real(eta), real(c))
 
 
 class Adam:
@@ -48,7 +57,7 @@ class Adam:
         self.m: dict[str, np.ndarray] = {}
         self.v: dict[str, np.ndarray] = {}
 
-    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], eta: float,
+    def step(self, params: dict[str, np.ndarray], grads: Mapping[str, Gradient], eta: float,
              decay: Mapping[str, float] | None = None) -> None:  # fmt: skip
         decay = decay or {}
         self.t += 1
@@ -59,7 +68,7 @@ class Adam:
                 self.m[name], self.v[name] = np.zeros_like(param), np.zeros_like(param)
             real = param.dtype.type  # float32 parameters are updated in float32 arithmetic
             adam_update(
-                flat(param), flat(grads[name]), flat(self.m[name]), flat(self.v[name]),
+                flat(param), flat(np.asarray(grads[name])), flat(self.m[name]), flat(self.v[name]),
                 real(self.beta1), real(1 - self.beta1), real(self.beta2), real(1 - self.beta2),
                 real(self.eps), real(step_size), real(decay.get(name, 0.0)),
             )  # fmt: skip

@@ -319,12 +319,14 @@ def gradient_step(
 
     ``optimizer`` defaults to plain gradient descent, ``theta -= eta * grad``
     (:class:`SGD`); ``rng`` draws dropout masks. The gradient of the L2 term is added by the
-    optimiser in its pass over the weights rather than by the network in a pass of its own.
+    optimiser in its pass over the weights rather than by the network in a pass of its own, and
+    the weight gradients reach it as unevaluated products ``x^T G``, which SGD folds into its
+    update (:mod:`dd2424.blas`).
     Returns the mini-batch's cross-entropy loss (the L2 term is not computed: the step does not
     need it, and a diverging run shows in the loss first); a non-finite loss leaves the network
     untouched (the trainer then stops). ``dd2424 bench`` times exactly this function.
     """
-    loss, grads, stats = net.forward_backward(X_batch, y_batch, lam, rng, penalty=False)
+    loss, grads, stats = net.forward_backward(X_batch, y_batch, lam, rng, penalty=False, products=True)
     if not math.isfinite(loss):
         return loss
     net.update_running_averages(stats)
