@@ -95,6 +95,7 @@ def _build_report(tic: float, profile: str, paths: Paths, data: str | None, jobs
     """The pipeline, with the output folder locked."""
     notebooks = _notebooks_dir()
     provenance = _check_data(data)
+    previous_pipeline = _read_json(paths.summary_parts / f"{PIPELINE_PART}.json")  # before it is removed
     _remove_previous(paths)
     log = paths.build / "progress.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -119,9 +120,11 @@ def _build_report(tic: float, profile: str, paths: Paths, data: str | None, jobs
             if seconds is None:
                 return EXIT_FAILED
             timings[step.name] = seconds
-    reused = sum("(reused)" in line for line in log.read_text().splitlines())
+    run_lines = [line for line in log.read_text().splitlines() if '"run": true' in line]
+    reused = sum("(reused)" in line for line in run_lines)
     _report_stale_runs(paths, prune_stale, emit)
-    _write_pipeline_part(paths, profile, timings, time.perf_counter() - tic, jobs, scheduler, reused)
+    _write_pipeline_part(paths, profile, timings, time.perf_counter() - tic, jobs, scheduler, reused,
+                         len(run_lines) - reused, previous_pipeline)  # fmt: skip
 
     name = Path(REPORT_NOTEBOOK).stem
     params = {"profile": profile, "output_dir": str(paths.root), **overrides.get(name, {})}
@@ -221,16 +224,42 @@ def _report_stale_runs(paths: Paths, prune: bool, emit: Callable[[str], None]) -
 
 
 def _write_pipeline_part(
-    paths: Paths, profile: str, timings: dict, seconds: float, jobs: int, scheduler, reused_runs: int
-) -> None:
-    from .experiments import code_version, write_json_atomic
+    paths: Paths, profile: str, timings: dict, seconds: float, jobs: int, scheduler, reused_runs: int, computed_runs: int,
+    previous: Mapping[str, Any],
+) -> None:  # fmt: skip
+    """``00_pipeline.json``: this invocation's timings, and ``from_scratch``, those of the last one that reused nothing.
 
+    An invocation that reuses every run (a rebuild of the report) keeps the ``from_scratch``
+    record of ``previous`` (the part the last invocation wrote) when it has the same profile and
+    code version, so the report can still say what computing its results cost; one that computes
+    some runs but not all has no such record.
+    """
+    from .experiments import code_version, write_json_atomic
+    from .study.context import now
+
+    version = code_version()
+    invocation = {"pipeline_seconds": seconds, "notebook_seconds": timings, "jobs": jobs, "scheduler": scheduler,
+                  "finished": now()}  # fmt: skip
+    from_scratch = None
+    if reused_runs == 0:
+        from_scratch = invocation
+    elif computed_runs == 0 and previous.get("profile") == profile and previous.get("code_version") == version:
+        earlier = previous.get("pipeline")
+        from_scratch = earlier.get("from_scratch") if isinstance(earlier, dict) else None
     write_json_atomic(paths.summary_parts / f"{PIPELINE_PART}.json", {
         "profile": profile,
-        "code_version": code_version(),
-        "pipeline": {"pipeline_seconds": seconds, "notebook_seconds": timings, "jobs": jobs, "scheduler": scheduler,
-                     "reused_runs": reused_runs},
+        "code_version": version,
+        "pipeline": {**invocation, "reused_runs": reused_runs, "from_scratch": from_scratch},
     })  # fmt: skip
+
+
+def _read_json(path: Path) -> dict:
+    """The JSON object in ``path``, or ``{}`` when it is missing or unreadable."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 # --------------------------------------------------------------------------- kernel and progress

@@ -228,6 +228,34 @@ def test_second_run_reuses_every_saved_result(smoke):
     run_lines = [line for line in second.stderr.splitlines() if line.startswith("[run ")]
     summary = json.loads((out / "results" / "summary.json").read_text())
     assert len(run_lines) == _smoke_runs(summary["beyond"]) and all(line.endswith("(reused)") for line in run_lines)
+    # the rebuild keeps what the first invocation, which computed everything, cost
+    timing = summary["timing"]
+    assert timing["reused_runs"] == len(run_lines)
+    scratch = timing["from_scratch"]
+    assert scratch["pipeline_seconds"] > 0 and scratch["finished"] <= timing["finished"]
+    assert scratch["notebook_seconds"].keys() == timing["notebook_seconds"].keys()
+    assert scratch["notebook_seconds"] != timing["notebook_seconds"]
+
+
+def test_the_from_scratch_timing_is_kept_only_by_a_rebuild_of_the_same_code(tmp_path):
+    from dd2424 import report
+    from dd2424.study.paths import Paths
+
+    paths = Paths(tmp_path)
+    paths.summary_parts.mkdir(parents=True)
+    part = paths.summary_parts / f"{report.PIPELINE_PART}.json"
+
+    def write(reused, computed, previous):
+        report._write_pipeline_part(paths, "smoke", {"nb": 1.0}, 2.0 + reused, 1, None, reused, computed, previous)
+        return json.loads(part.read_text())
+
+    first = write(0, 5, {})
+    assert first["pipeline"]["from_scratch"]["pipeline_seconds"] == 2.0
+    rebuild = write(5, 0, first)
+    assert rebuild["pipeline"]["pipeline_seconds"] == 7.0 and rebuild["pipeline"]["from_scratch"] == first["pipeline"]["from_scratch"]
+    assert write(3, 2, first)["pipeline"]["from_scratch"] is None  # some runs computed, some reused: no figure
+    assert write(5, 0, {**first, "code_version": "another"})["pipeline"]["from_scratch"] is None
+    assert write(5, 0, {**first, "profile": "full"})["pipeline"]["from_scratch"] is None
 
 
 @pytest.mark.slow
