@@ -120,11 +120,11 @@ def _build_report(tic: float, profile: str, paths: Paths, data: str | None, jobs
             if seconds is None:
                 return EXIT_FAILED
             timings[step.name] = seconds
-    run_lines = [line for line in log.read_text().splitlines() if '"run": true' in line]
-    reused = sum("(reused)" in line for line in run_lines)
+    runs_done = _finished_runs(log)
+    reused = sum(text.endswith("(reused)") for text in runs_done)
     _report_stale_runs(paths, prune_stale, emit)
     _write_pipeline_part(paths, profile, timings, time.perf_counter() - tic, jobs, scheduler, reused,
-                         len(run_lines) - reused, previous_pipeline)  # fmt: skip
+                         len(runs_done) - reused, previous_pipeline)  # fmt: skip
 
     name = Path(REPORT_NOTEBOOK).stem
     params = {"profile": profile, "output_dir": str(paths.root), **overrides.get(name, {})}
@@ -251,6 +251,19 @@ def _write_pipeline_part(
         "code_version": version,
         "pipeline": {**invocation, "reused_runs": reused_runs, "from_scratch": from_scratch},
     })  # fmt: skip
+
+
+def _finished_runs(log: Path) -> list[str]:
+    """The text of every run the notebooks logged as finished (``... (reused)`` for a saved one)."""
+    texts = []
+    for line in log.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(entry, dict) and entry.get("run"):
+            texts.append(str(entry.get("text", "")))
+    return texts
 
 
 def _read_json(path: Path) -> dict:
