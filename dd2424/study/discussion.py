@@ -162,7 +162,7 @@ def ladder(beyond: Mapping) -> str:
                      f"{dear['cost']:.1f} for {dear['gain']:.1f} points. ")  # fmt: skip
     if neutral:
         text += (f"{_cap(_join(neutral))} changed nothing beyond the spread of the seeds where "
-                 f"{'it was' if len(neutral) == 1 else 'they were'} added. ")  # fmt: skip
+                 f"{'it' if len(neutral) == 1 else 'they'} {_was(neutral)} added. ")  # fmt: skip
     if hurt:
         text += (f"{_cap(_join([s['name'] for s in hurt]))} lowered validation accuracy where it was added, but stays in "
                  "the ladder: a regulariser that costs accuracy in a short run can pay off in a long one, which is why "
@@ -192,10 +192,10 @@ def trials(beyond: Mapping) -> str:
             "Each trial had to beat the row it was added to on validation accuracy to stay. ")  # fmt: skip
     if early:
         text += (f"{_cap(_join([_tried(d) for d in early]))} did not beat it on the first seed and "
-                 f"{'was' if len(early) == 1 else 'were'} dropped after that one run. ")  # fmt: skip
+                 f"{_was(early)} dropped after that one run. ")  # fmt: skip
     if late:
         text += (f"{_cap(_join([_tried(d) for d in late]))} did not raise the mean and "
-                 f"{'was' if len(late) == 1 else 'were'} dropped. ")  # fmt: skip
+                 f"{_was(late)} dropped. ")  # fmt: skip
     if kept:
         text += f"{_cap(_join(kept))} passed and stayed in the ladder. "
     return text
@@ -289,6 +289,11 @@ def _join(items: Sequence[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _was(items: Sequence) -> str:
+    """The verb for a subject of ``len(items)`` things: "was" or "were"."""
+    return "was" if len(items) == 1 else "were"
 
 
 def _cap(text: str) -> str:
