@@ -67,7 +67,7 @@ def augment_batch(
     :func:`random_flip` on ``X[rows]``, but the gather, the shift and the mirror are one pass
     (:func:`dd2424.kernels.augment_rows`) instead of four copies of the batch.
     """
-    images = as_images(X)
+    images = np.ascontiguousarray(as_images(X))  # the compiled copy reads flat rows (no copy for the usual C-ordered X)
     if not 0 <= max_shift < SIDE:
         raise ConfigError(f"max_shift must be between 0 and {SIDE - 1} pixels, got {max_shift}")
     rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)

@@ -58,6 +58,8 @@ def accumulate_product(C: np.ndarray, a: np.ndarray, b: np.ndarray, alpha: float
     """
     if C.shape != (a.shape[1], b.shape[1]) or a.shape[0] != b.shape[0]:
         raise ValueError(f"cannot accumulate a^T b with a {a.shape}, b {b.shape} into C {C.shape}")
+    if not C.flags.writeable:
+        raise ValueError("cannot accumulate into a read-only C: pass a writeable array (a copy, or one with writeable=True)")
     real = C.dtype.type
     gemm = _gemm(C.dtype) if a.dtype == b.dtype == C.dtype and all(m.flags.c_contiguous for m in (C, a, b)) else None
     if gemm is None or C.size == 0 or a.shape[0] == 0:

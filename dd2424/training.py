@@ -168,7 +168,7 @@ class TrainResult:
     diverged: bool = False
     diverged_at_step: int | None = None
     message: str = ""
-    final_running_averages: dict[str, dict[str, float]] | None = None  # with precise_bn: before it
+    final_running_averages: dict[str, dict[str, float]] | None = None  # with precise_bn: before it (val and test)
     final_test_flips: dict[str, dict[str, float]] | None = None  # trained with flips, evaluated without: with them
 
 
@@ -187,7 +187,9 @@ def train(
     The history evaluates single views; ``test_flips`` applies to the final metrics only. A run
     trained with ``flip`` but without ``test_flips`` also gets ``final_test_flips``: the same
     final network (after PreciseBN, as ``final``) evaluated with test-time flips, so that the
-    flips can be measured without training again.
+    flips can be measured without training again. With ``precise_bn``, ``final_running_averages``
+    holds the validation and test metrics of the same weights with the running averages, before
+    PreciseBN replaced them.
     ``train_seconds`` counts the update steps and, with ``zca``, the fit of the whitening and the
     whitening of the splits: these are computed once per process (:func:`dd2424.whitening.whitening`),
     and every run that uses them counts the seconds they took when they were computed, whether it
@@ -210,7 +212,7 @@ def train(
         _loop(net, data, config, rng, result, progress)
     if not result.diverged:
         if config.precise_bn and net.batch_norm:
-            result.final_running_averages = _final_metrics(net, data, config, config.test_flips)
+            result.final_running_averages = _final_metrics(net, data, config, config.test_flips, ("val", "test"))
             net.precise_bn(data.train.X[: config.precise_bn], config.batch_size)
         result.final = _final_metrics(net, data, config, config.test_flips)
         if not all(math.isfinite(m["cost"]) for m in result.final.values()):
@@ -223,9 +225,11 @@ def train(
     return result
 
 
-def _final_metrics(net: KLayerNet, data: DataLike, config: TrainConfig, test_flips: bool) -> dict[str, dict[str, float]]:
-    """Loss, cost and accuracy on every split, with or without test-time flips."""
-    return {name: evaluate(net, split.X, split.y, config.lam, test_flips) for name, split in _splits(data)}
+def _final_metrics(
+    net: KLayerNet, data: DataLike, config: TrainConfig, test_flips: bool, names: Sequence[str] = ("train", "val", "test")
+) -> dict[str, dict[str, float]]:
+    """Loss, cost and accuracy on the splits ``names``, with or without test-time flips."""
+    return {name: evaluate(net, split.X, split.y, config.lam, test_flips) for name, split in _splits(data) if name in names}
 
 
 def evaluate(

@@ -53,6 +53,9 @@ def test_accumulate_product_rejects_shapes_that_do_not_fit():
         accumulate_product(C, a, b[:-1], alpha=1.0, beta=1.0)
     with pytest.raises(ValueError, match="cannot accumulate"):
         accumulate_product(C.T.copy(), a, b, alpha=1.0, beta=1.0)
+    C.flags.writeable = False  # BLAS would write through the pointer regardless
+    with pytest.raises(ValueError, match="read-only"):
+        accumulate_product(C, a, b, alpha=1.0, beta=1.0)
 
 
 def _net(dtype, **options):

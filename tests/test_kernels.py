@@ -74,9 +74,10 @@ def test_flat_refuses_an_array_it_would_have_to_copy():
     assert a[1, 1] == 1.0
 
 
-@pytest.mark.parametrize("flip, shift", [(True, 3), (True, 0), (False, 2), (False, 0)])
+@pytest.mark.parametrize("flip, shift", [(True, 3), (True, 0), (False, 2), (False, 0), (True, 31), (False, 31), (True, 16)])
 def test_fused_augmentation_is_gather_translate_then_flip(flip, shift):
-    """The one-pass kernel gives, bit for bit and from the same draws, what the numpy steps give."""
+    """The one-pass kernel gives, bit for bit and from the same draws, what the numpy steps give
+    (shifts up to 31 pixels leave rows and columns wholly outside the source)."""
     X = np.random.default_rng(2).standard_normal((40, 3072)).astype(np.float32)
     rows = np.random.default_rng(3).permutation(40)[:25]
     fused = augment_batch(X, np.random.default_rng(4), flip, shift, rows=rows)
@@ -87,6 +88,13 @@ def test_fused_augmentation_is_gather_translate_then_flip(flip, shift):
         expected = random_flip(expected, rng)
     assert fused.shape == (25, 3072) and np.array_equal(fused, expected)
     assert np.array_equal(X, np.random.default_rng(2).standard_normal((40, 3072)).astype(np.float32))  # input untouched
+
+
+def test_fused_augmentation_reads_rows_that_are_not_contiguous():
+    """A Fortran-ordered batch gives what its C-ordered copy gives."""
+    X = np.random.default_rng(2).standard_normal((30, 3072)).astype(np.float32)
+    expected = augment_batch(X, np.random.default_rng(4), True, 3)
+    assert np.array_equal(augment_batch(np.asfortranarray(X), np.random.default_rng(4), True, 3), expected)
 
 
 def test_a_step_without_the_penalty_leaves_it_to_the_optimiser():
@@ -136,7 +144,7 @@ def test_the_compiled_hidden_block_is_the_composition_of_the_layer_functions(pos
     from dd2424 import layers
 
     rng = np.random.default_rng(4)
-    n, d = 300, 1000  # 15 blocks of 64 columns and a last one of 40
+    n, d = 300, 1000
     s = (rng.standard_normal((n, d)) + 0.3).astype(dtype)
     b = None if position == "before" else (0.1 * rng.standard_normal(d)).astype(dtype)
     gamma, beta = (1 + 0.1 * rng.standard_normal(d)).astype(dtype), (0.1 * rng.standard_normal(d)).astype(dtype)
