@@ -71,6 +71,8 @@ def augment_batch(
     if not 0 <= max_shift < SIDE:
         raise ConfigError(f"max_shift must be between 0 and {SIDE - 1} pixels, got {max_shift}")
     rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
+    if rows.size and (rows.min() < 0 or rows.max() >= X.shape[0]):  # the compiled copy does not check its reads
+        raise IndexError(f"rows must be indices of X's {X.shape[0]} images, got values from {rows.min()} to {rows.max()}")
     n, k = rows.size, max_shift
     shift_y = rng.integers(0, 2 * k + 1, n) - k if k else np.zeros(n, dtype=np.int64)  # the draws of random_translate
     shift_x = rng.integers(0, 2 * k + 1, n) - k if k else np.zeros(n, dtype=np.int64)

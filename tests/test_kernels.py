@@ -90,6 +90,13 @@ def test_fused_augmentation_is_gather_translate_then_flip(flip, shift):
     assert np.array_equal(X, np.random.default_rng(2).standard_normal((40, 3072)).astype(np.float32))  # input untouched
 
 
+def test_fused_augmentation_rejects_rows_outside_the_images():
+    X = np.zeros((5, 3072), dtype=np.float32)
+    for rows in ([0, 5], [-1, 2]):
+        with pytest.raises(IndexError, match="indices of X's 5 images"):
+            augment_batch(X, np.random.default_rng(0), True, 2, rows=np.array(rows))
+
+
 def test_fused_augmentation_reads_rows_that_are_not_contiguous():
     """A Fortran-ordered batch gives what its C-ordered copy gives."""
     X = np.random.default_rng(2).standard_normal((30, 3072)).astype(np.float32)
