@@ -201,10 +201,7 @@ def stale_runs(paths: Paths) -> list[Path]:
 
     current, stale = code_version(), []
     for path in sorted(paths.runs.glob("*.json")) if paths.runs.is_dir() else []:
-        try:
-            version = json.loads(path.read_text()).get("code_version")
-        except (OSError, json.JSONDecodeError, AttributeError):
-            continue
+        version = _read_json(path).get("code_version")
         if isinstance(version, str) and version != current:
             stale.append(path)
     return stale
