@@ -1,8 +1,8 @@
 """Chapter 05, ``05_beyond.ipynb``: an ablation ladder from the assignment's 3-layer BN network towards the best network.
 
 The ladder's ingredients (:func:`default_ladder`) and the tables and numbers the notebook and the
-report show; how a ladder is climbed (cumulative rows, trials decided by a sequential test on
-the first seed, the evaluation-only test-time flips row) is :mod:`.ladder`'s. The ladder is data,
+report show; how a ladder is climbed (cumulative rows, every ingredient judged by one paired rule,
+the evaluation-only test-time flips row) is :mod:`.ladder`'s. The ladder is data,
 so the notebook only runs it and shows its rows.
 """
 
@@ -13,21 +13,20 @@ from typing import Any, Mapping, Sequence
 
 from ..experiments import mean_std
 from ..training import TrainConfig
-from .ladder import Ingredient, Row, best_row, compute_seconds, kept_rows, paired_gain, run_ladder, with_test_flips
+from .ladder import Ingredient, Row, best_row, compute_seconds, judge, kept_rows, run_ladder, with_test_flips
 from .profiles import Profile
-from .tables import Column, fmt_pct
+from .tables import Column, fmt_interval, fmt_pct
 
-__all__ = ["Ingredient", "Row", "best_row", "compute_seconds", "kept_rows", "run_ladder", "with_test_flips",
+__all__ = ["Ingredient", "Row", "best_row", "compute_seconds", "kept_rows", "run_ladder", "with_test_flips", "judge",
            "planned_runs", "timing", "default_ladder", "table_rows", "dropped_rows", "precise_vs_running",
            "training_seconds", "describe_best", "fmt_gain", "TABLE_COLUMNS", "DROPPED_COLUMNS"]  # fmt: skip
 
 
 def planned_runs(profile: Profile) -> int:
-    """Training runs of one execution of the notebook, at least: the baseline and every ingredient that trains,
-    each with every seed, but a trial with its first seed only (one that passes it adds the other seeds)."""
-    ladder = default_ladder()
-    trained = sum(not i.trial and not i.evaluation_only for i in ladder)
-    return (1 + trained) * len(profile.seeds) + sum(i.trial for i in ladder)
+    """Training runs of one execution of the notebook: the baseline and every ingredient that trains, each
+    with every seed (trials included: every ingredient is judged by the same paired rule)."""
+    trained = sum(not i.evaluation_only for i in default_ladder())
+    return (1 + trained) * len(profile.seeds)
 
 
 def timing(section: Mapping) -> dict[str, float]:
@@ -88,31 +87,35 @@ def default_ladder(
 
 
 def table_rows(rows: Sequence[Row]) -> list[dict]:
-    """Plain rows for a CSV/Markdown table: accuracies as mean and std over seeds, the change of the
-    mean validation accuracy from the row above, and training time per seed (an evaluation-only
-    row shows that of the networks it evaluates); ``runs``: the training runs behind the row."""
+    """Plain rows for a CSV/Markdown table: accuracies as mean and std over seeds, the paired change of
+    validation accuracy from the row above with its 95 % interval, and training time per seed (an
+    evaluation-only row shows that of the networks it evaluates); ``runs``: the training runs behind the row."""
     best = best_row(rows)
-    out, previous = [], None
+    out = []
     for r in kept_rows(rows):
         val, val_sd, n = r.stats("val_accuracy")
         test, test_sd, _ = r.stats("test_accuracy")
         seconds = [x.get("train_seconds") or 0.0 for x in r.records]
         out.append({
             "ingredient": r.name, "description": r.description,
-            "val_mean": val, "val_std": val_sd, "val_gain": None if previous is None else val - previous,
+            "val_mean": val, "val_std": val_sd, **_gain_fields(r),
             "test_mean": test, "test_std": test_sd, "seeds": n,
             "train_seconds_per_seed": sum(seconds) / max(1, len(seconds)), "best": "yes" if r is best else "",
             "runs": r.runs, "trial": r.trial, "evaluation_only": r.evaluation_only,
         })  # fmt: skip
-        previous = val
     return out
 
 
+def _gain_fields(row: Row) -> dict:
+    """``val_gain`` (paired mean), its interval ``val_gain_low`` .. ``val_gain_high`` and ``verdict`` (None for the baseline)."""
+    gain = row.gain.to_dict() if row.gain is not None else {}
+    return {"val_gain": gain.get("mean"), "val_gain_low": gain.get("low"), "val_gain_high": gain.get("high"),
+            "verdict": gain.get("verdict")}  # fmt: skip
+
+
 def dropped_rows(rows: Sequence[Row]) -> list[dict]:
-    """The trials that were dropped: what each tried, on which row, and its numbers over the seeds it ran
-    (one for a trial dropped after its first seed, ``first_seed_only``). ``val_gain``: the mean
-    difference from the row it was added to on the same seeds (None when no seed has both finite)."""
-    by_name = {r.name: r for r in rows}
+    """The ingredients that were dropped (shown to hurt): what each tried, on which row, and its numbers over
+    the seeds; ``val_gain`` with its interval: the paired difference from the row it was added to."""
     out = []
     for r in rows:
         if r.kept:
@@ -122,9 +125,9 @@ def dropped_rows(rows: Sequence[Row]) -> list[dict]:
         seconds = [x.get("train_seconds") or 0.0 for x in r.records]
         out.append({
             "ingredient": r.name, "description": r.description, "tried_on": r.tried_on,
-            "val_mean": val, "val_std": val_sd, "val_gain": paired_gain(r, by_name[r.tried_on]),
+            "val_mean": val, "val_std": val_sd, **_gain_fields(r),
             "test_mean": test, "test_std": test_sd, "seeds": n, "run_seeds": [x["seed"] for x in r.records],
-            "runs": r.runs, "first_seed_only": r.first_seed_only,
+            "runs": r.runs, "trial": r.trial,
             "train_seconds_per_seed": sum(seconds) / max(1, len(seconds)),
         })  # fmt: skip
     return out
@@ -183,12 +186,17 @@ def fmt_gain(value: float | None) -> str:
     return "-" if value is None or not math.isfinite(value) else f"{100 * value:+.2f}"
 
 
+def _interval_cell(row: Mapping) -> str:
+    return fmt_interval(row.get("val_gain_low"), row.get("val_gain_high"))
+
+
 #: columns of the ablation table (CSV: raw values; Markdown: percentages)
 TABLE_COLUMNS = [
     Column("ingredient", "step"),
     Column("val_mean", "val. %", fmt_pct),
     Column("val_std", "std", fmt_pct, seeds_key="seeds"),
     Column("val_gain", "gain", fmt_gain),
+    Column("val_gain_low", "95 % interval", row_fmt=_interval_cell),
     Column("test_mean", "test %", fmt_pct),
     Column("test_std", "std ", fmt_pct, seeds_key="seeds"),
     Column("seeds", "seeds"),
@@ -198,11 +206,12 @@ TABLE_COLUMNS = [
 
 #: columns of the table of trials that were dropped
 DROPPED_COLUMNS = [
-    Column("ingredient", "trial"),
+    Column("ingredient", "ingredient"),
     Column("tried_on", "added to"),
     Column("val_mean", "val. %", fmt_pct),
     Column("val_std", "std", fmt_pct, seeds_key="seeds"),
     Column("val_gain", "gain", fmt_gain),
+    Column("val_gain_low", "95 % interval", row_fmt=_interval_cell),
     Column("test_mean", "test %", fmt_pct),
     Column("seeds", "seeds"),
     Column("train_seconds_per_seed", "s / seed", lambda v: f"{v:.0f}" if v >= 10 else f"{v:.1f}"),

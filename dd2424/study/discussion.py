@@ -140,9 +140,8 @@ def ladder(beyond: Mapping) -> str:
     rows = beyond["rows"]
     steps = []
     for previous, row in zip(rows, rows[1:]):
-        spread = 100 * ((row["val_std"] or 0) + (previous["val_std"] or 0))
         steps.append({
-            "name": row["ingredient"], "gain": 100 * row["val_gain"], "within": abs(100 * row["val_gain"]) <= spread,
+            "name": row["ingredient"], "gain": 100 * row["val_gain"], "within": row.get("verdict") not in ("higher", "lower"),
             "cost": row["train_seconds_per_seed"] / previous["train_seconds_per_seed"],
         })  # fmt: skip
 
@@ -161,12 +160,12 @@ def ladder(beyond: Mapping) -> str:
             text += (f"Per point gained, {dear['name']} was the most expensive step: it multiplied the time per seed by "
                      f"{dear['cost']:.1f} for {dear['gain']:.1f} points. ")  # fmt: skip
     if neutral:
-        text += (f"{_cap(_join(neutral))} changed nothing beyond the spread of the seeds where "
-                 f"{'it' if len(neutral) == 1 else 'they'} {_was(neutral)} added. ")  # fmt: skip
+        text += (f"For {_join(neutral)} the paired 95 % confidence interval of the change contains zero: within noise "
+                 f"where {'it' if len(neutral) == 1 else 'they'} {_was(neutral)} added, so "
+                 f"{'it stays' if len(neutral) == 1 else 'they stay'} in the ladder, which drops only what is shown to hurt. ")  # fmt: skip
     if hurt:
-        text += (f"{_cap(_join([s['name'] for s in hurt]))} lowered validation accuracy where it was added, but stays in "
-                 "the ladder: a regulariser that costs accuracy in a short run can pay off in a long one, which is why "
-                 "the ladder keeps its main ingredients instead of dropping those that do not help at once. ")  # fmt: skip
+        text += (f"{_cap(_join([s['name'] for s in hurt]))} lowered validation accuracy where it was added, with the whole "
+                 "paired interval below zero. ")  # fmt: skip
     text += trials(beyond)
     best, base = beyond["best"], beyond["baseline"]
     total = best["train_seconds"]["mean"] / rows[0]["train_seconds_per_seed"]
@@ -177,32 +176,17 @@ def ladder(beyond: Mapping) -> str:
 
 
 def trials(beyond: Mapping) -> str:
-    """What became of the trials of the ladder under the sequential test (empty without trials)."""
+    """What the ladder's one rule dropped: the ingredients shown to hurt (empty when none was)."""
     dropped = beyond.get("dropped") or []
-    kept = [r["ingredient"] for r in beyond["rows"] if r.get("trial")]
-    if not dropped and not kept:
-        return ""
-    seeds = len(beyond.get("seeds") or []) or 1
-    early = [d for d in dropped if d.get("first_seed_only")]
-    late = [d for d in dropped if not d.get("first_seed_only")]
-    others, every = ("seed", "both") if seeds == 2 else (f"{seeds - 1} seeds", f"all {seeds}")
-    text = (f"Each trial was trained first with one seed and compared with the row it was added to on that seed; "
-            f"only a trial that beat it there was trained with the other {others}, and kept if its mean validation "
-            f"accuracy over {every} beat that row's. " if seeds > 1 else
-            "Each trial had to beat the row it was added to on validation accuracy to stay. ")  # fmt: skip
-    if early:
-        text += (f"{_cap(_join([_tried(d) for d in early]))} did not beat it on the first seed and "
-                 f"{_was(early)} dropped after that one run. ")  # fmt: skip
-    if late:
-        text += (f"{_cap(_join([_tried(d) for d in late]))} did not raise the mean and "
-                 f"{_was(late)} dropped. ")  # fmt: skip
-    if kept:
-        text += f"{_cap(_join(kept))} passed and stayed in the ladder. "
-    return text
+    if not dropped:
+        return "No ingredient was shown to hurt, so the ladder dropped none. "
+    return (f"{_cap(_join([_tried(d) for d in dropped]))} {_was(dropped)} shown to lower validation accuracy "
+            f"(the whole paired interval below zero) and {_was(dropped)} dropped; the ladder went on from the row "
+            f"{'it was' if len(dropped) == 1 else 'they were'} added to. ")  # fmt: skip
 
 
 def _tried(dropped: Mapping) -> str:
-    """``label smoothing (-0.4 points on the ZCA whitening row, 1 seed)``: a dropped trial and its gain."""
+    """``label smoothing (-0.4 points on the ZCA whitening row, 3 seeds)``: a dropped ingredient and its gain."""
     gain = dropped.get("val_gain")
     number = f"{100 * gain:+.1f} points" if gain is not None and math.isfinite(gain) else "no finite accuracy"
     seeds = len(dropped.get("run_seeds") or []) or dropped["seeds"]

@@ -2,15 +2,18 @@
 
 Starting from a baseline, each :class:`Ingredient` is added on top of the previous row (a
 cumulative ablation: every row has all the ingredients above it), so each row shows what its
-ingredient adds to everything before it. The best configuration is the row with the highest mean
-VALIDATION accuracy over the seeds; the test accuracy is reported, never used. (Keeping an
-ingredient only if it helps at once would be greedy: augmentation, for one, costs accuracy in a
-short run and pays off only in a long one.) A *trial* ingredient is the exception, decided by a
-sequential test: it is first trained with the first seed only and compared, on that seed (the
-same initialisation and order of mini-batches), with the row it is added to; if it is not higher
-it is dropped after that one run, otherwise it is trained with the other seeds and stays only if
-its mean validation accuracy beats that row's. A dropped trial leaves the ladder going on from
-that row.
+ingredient adds to everything before it. Every ingredient is judged by ONE rule, trials and
+evaluation-only rows included: it is trained with every seed and compared, seed by seed (the
+same initialisation and order of mini-batches), with the row it is added to; the paired
+difference of validation accuracy gets its 95 % Student-t interval (:mod:`.paired`), and the
+ingredient stays unless that interval lies entirely below zero, that is unless it is shown to
+hurt. With few seeds the interval is wide, so an ingredient within noise stays: a regulariser
+such as augmentation may cost accuracy in a short run and pay off in a long one. A dropped
+ingredient leaves the ladder going on from the row it was added to. A *trial* is an ingredient
+that replaces a setting of the rows above (a smaller ZCA epsilon, more dropout) or adds an
+option the assignment does not mention; it is only labelled as such. The best configuration is
+the row with the highest mean VALIDATION accuracy over the seeds; the test accuracy is
+reported, never used.
 
 An *evaluation-only* ingredient (test-time flips) changes how the networks are evaluated, not how
 they are trained: its row trains nothing and takes the networks of the row below, evaluated with
@@ -28,6 +31,7 @@ from typing import Any, Callable, Mapping, Sequence
 from ..errors import ConfigError
 from ..experiments import mean_std
 from ..training import TrainConfig
+from .paired import PairedDifference, by_seed, paired_difference
 from .stats import total_seconds
 
 
@@ -36,7 +40,8 @@ class Ingredient:
     """One step of the ladder: a name, what it does, and the configuration changes it makes.
 
     A change may be a value or a function of the current configuration (e.g. longer cycles).
-    A ``trial`` ingredient is kept only if it passes the sequential test of :func:`run_ladder`.
+    A ``trial`` replaces a setting of the rows above or adds an optional one; it is judged as
+    every other ingredient (:func:`judge`) and only labelled differently.
     An ``evaluation_only`` ingredient turns on test-time flips (the one evaluation that run
     records hold besides their own, ``final_test_flips``) and is evaluated on the networks of the
     row below instead of training its own.
@@ -68,10 +73,10 @@ class Row:
     config: TrainConfig
     records: list[dict]
     kept: bool = True
-    tried_on: str = ""  # for a trial: the row it was added to
+    tried_on: str = ""  # the row it was added to (empty for the baseline)
     trial: bool = False
-    first_seed_only: bool = False  # a trial dropped after its first seed
     evaluation_only: bool = False  # records derived from the row below's runs: no training of its own
+    gain: PairedDifference | None = None  # validation accuracy minus the row below's, paired by seed
 
     def stats(self, key: str) -> tuple[float, float, int]:
         """Mean, std and count of the finite values of ``key`` over the row's records."""
@@ -90,27 +95,34 @@ def run_ladder(
     run: Callable[[list[TrainConfig], str], list[dict]],
     note: Callable[[str], None] | None = None,
 ) -> list[Row]:
-    """Climb the ladder: every ingredient on top of the previous row, each configuration with every seed.
+    """Climb the ladder: every ingredient on top of the previous kept row, each configuration with every seed.
 
     ``run(configs, label)`` trains (or reuses) a list of configurations and returns their records.
-    A trial is decided by :func:`_try`; an evaluation-only row calls no ``run``: its records are
+    Every row is judged by :func:`judge`; an evaluation-only row calls no ``run``: its records are
     derived from the row below's (:func:`with_test_flips`), and ``note``, if given, is told so.
     """
     rows = [Row("baseline", "the assignment's 3-layer network with BN", baseline, run(_with_seeds(baseline, seeds), "baseline"))]
     for ingredient in ladder:
         below = kept_rows(rows)[-1]
         row = Row(ingredient.name, ingredient.description, ingredient.apply(below.config), [], trial=ingredient.trial,
-                  evaluation_only=ingredient.evaluation_only)  # fmt: skip
+                  evaluation_only=ingredient.evaluation_only, tried_on=below.name)  # fmt: skip
         if ingredient.evaluation_only:
             row.records = [with_test_flips(r) for r in below.records]
             if note is not None:
                 note(f"{row.name}: the {len(row.records)} networks of the {below.name} row evaluated again, no training")
-        elif ingredient.trial:
-            _try(row, below, seeds, run)
         else:
             row.records = run(_with_seeds(row.config, seeds), row.name)
+        judge(row, below)
         rows.append(row)
     return rows
+
+
+def judge(row: Row, below: Row) -> None:
+    """The ladder's one rule: ``row`` stays unless its paired validation gain over ``below`` is shown
+    to be negative (95 % interval entirely below zero); a row with a diverged run never stays."""
+    row.gain = paired_difference(by_seed(row.records), by_seed(below.records))
+    diverged = any(not _finite(r.get("val_accuracy")) for r in row.records)
+    row.kept = not diverged and row.gain.n > 0 and row.gain.verdict != "lower"
 
 
 def _with_seeds(config: TrainConfig, seeds: Sequence[int]) -> list[TrainConfig]:
@@ -118,29 +130,8 @@ def _with_seeds(config: TrainConfig, seeds: Sequence[int]) -> list[TrainConfig]:
     return [dataclasses.replace(config, seed=s) for s in seeds]
 
 
-def _try(row: Row, below: Row, seeds: Sequence[int], run: Callable[[list[TrainConfig], str], list[dict]]) -> None:
-    """The sequential test of a trial: run the first seed and compare it with ``below`` on that seed (a paired
-    comparison); not higher: drop it after that run; higher: run the other seeds and keep it iff its mean
-    validation accuracy beats ``below``'s. A non-finite accuracy (a diverged run) is never higher."""
-    row.tried_on = below.name
-    configs = _with_seeds(row.config, seeds)
-    row.records = run(configs[:1], row.name)
-    if not _higher(row.records[0].get("val_accuracy"), _on_seed(below, seeds[0]).get("val_accuracy")):
-        row.kept, row.first_seed_only = False, len(seeds) > 1
-        return
-    if len(configs) > 1:
-        row.records = row.records + run(configs[1:], row.name)
-    row.kept = _higher(row.stats("val_accuracy")[0], below.stats("val_accuracy")[0])
-
-
-def _higher(a: float | None, b: float | None) -> bool:
-    """``a > b`` for two finite accuracies; False when either is missing or not finite."""
-    return a is not None and b is not None and math.isfinite(a) and math.isfinite(b) and a > b
-
-
-def _on_seed(row: Row, seed: int) -> dict:
-    """The record of ``row`` with ``seed``."""
-    return next(r for r in row.records if r["seed"] == seed)
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
 
 
 def with_test_flips(record: Mapping) -> dict:
@@ -185,7 +176,5 @@ def compute_seconds(rows: Sequence[Row]) -> float:
 
 def paired_gain(row: Row, below: Row) -> float | None:
     """Mean over ``row``'s seeds of its validation accuracy minus ``below``'s on the same seed (finite pairs only)."""
-    theirs = {r["seed"]: r.get("val_accuracy") for r in below.records}
-    pairs = [(r.get("val_accuracy"), theirs.get(r["seed"])) for r in row.records]
-    diffs = [a - b for a, b in pairs if a is not None and b is not None and math.isfinite(a) and math.isfinite(b)]
-    return sum(diffs) / len(diffs) if diffs else None
+    diff = paired_difference(by_seed(row.records), by_seed(below.records))
+    return diff.mean if diff.n else None

@@ -26,18 +26,29 @@ class Column:
 
     ``seeds_key``: for a standard-deviation column, the row key holding the number of seeds;
     a row with one seed then shows ``1 seed`` instead of a std (undefined for one value).
+    ``row_fmt``: a cell made of several keys of the row (an interval), instead of ``fmt``.
     """
 
     key: str
     header: str
     fmt: Callable[[Any], str] = str
     seeds_key: str | None = None
+    row_fmt: Callable[[Mapping], str] | None = None
 
     def cell(self, row: Mapping) -> str:
         """The Markdown text of this column in ``row``."""
         if self.seeds_key is not None and row.get(self.seeds_key) == 1:
             return ONE_SEED
+        if self.row_fmt is not None:
+            return self.row_fmt(row)
         return "-" if row.get(self.key) is None else self.fmt(row[self.key])
+
+
+def fmt_interval(low: float | None, high: float | None) -> str:
+    """An interval of accuracy changes in points, ``[-1.39, +0.11]``; ``-`` when undefined (one seed)."""
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return "-"
+    return f"[{100 * low:+.2f}, {100 * high:+.2f}]"
 
 
 def fmt_pct(value: float | None, digits: int = 2) -> str:
