@@ -22,7 +22,7 @@ from . import layers
 from .layers import softmax
 from .network import KLayerNet
 from .optimizers import SGD, Adam, make_optimizer
-from .schedule import cyclical_eta
+from .schedule import decayed_eta
 from .whitening import fold_into_first_layer, whitening
 
 HISTORY_KEYS = (
@@ -170,7 +170,8 @@ def _loop(
             position, epoch = 0, epoch + 1
         batch = order[position : position + b]
         position += b
-        eta = cyclical_eta(step, config.eta_min, config.eta_max, config.n_s)
+        eta = decayed_eta(step, config.eta_min, config.eta_max, config.n_s,
+                          config.lr_decay, config.lr_decay_factor, config.total_steps)  # fmt: skip
         X_batch = augment_batch(X, augment_rng, config.flip, config.max_shift, rows=batch) if augment else X[batch]
         loss = gradient_step(net, X_batch, y[batch], config.lam, eta, optimizer, dropout_rng if net.dropout else None)
         if not math.isfinite(loss):
