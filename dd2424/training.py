@@ -15,6 +15,7 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
+from .adaptive_bn import adaptive_bn_metrics
 from .augment import augment_batch, mirror
 from .config import EXTENSION_DEFAULTS, TrainConfig
 from .errors import ConfigError
@@ -56,6 +57,7 @@ class TrainResult:
     message: str = ""
     final_running_averages: dict[str, dict[str, float]] | None = None  # with precise_bn: before it (val and test)
     final_test_flips: dict[str, dict[str, float]] | None = None  # trained with flips, evaluated without: with them
+    adaptive_bn: dict[str, dict[str, float]] | None = None  # BN networks: test metrics, see dd2424.adaptive_bn
 
 
 def train(
@@ -88,6 +90,7 @@ def train(
         raise ConfigError(f"batch size {b} is larger than the training set ({n} samples)")
     rng = np.random.default_rng([config.seed, 1])  # independent of the initialisation's stream
     result = TrainResult({key: [] for key in HISTORY_KEYS})
+    given = data  # standardised rows, which the network takes again at the end (with zca: after the fold)
     zca = None
     if config.zca:  # part of the method, so counted as training time (see the docstring)
         whitened = whitening(data, config.zca)
@@ -108,6 +111,8 @@ def train(
             result.final_test_flips = _final_metrics(net, data, config, test_flips=True)
     if zca is not None:
         fold_into_first_layer(net, zca)  # from here on, the network takes standardised rows
+    if net.batch_norm and not result.diverged:
+        result.adaptive_bn = _adaptive_bn(net, given, config)
     return result
 
 
@@ -249,6 +254,17 @@ def _record(net: KLayerNet, data: DataLike, config: TrainConfig, step: int, epoc
             record[f"{prefix}_{key}"] = value
     record["seconds"] = time.perf_counter() - tic
     return record
+
+
+def _adaptive_bn(net: KLayerNet, data: DataLike, config: TrainConfig) -> dict[str, dict[str, float]]:
+    """The test metrics of :func:`dd2424.adaptive_bn.adaptive_bn_metrics` (as ``final``: with ``test_flips`` if set),
+    the shifted test set in pixel units through the data's standardisation (rows taken as pixels without one)."""
+
+    def score(model: KLayerNet, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        return evaluate(model, X, y, config.lam, config.test_flips)
+
+    mean, std = getattr(data, "mean", 0.0), getattr(data, "std", 1.0)
+    return adaptive_bn_metrics(net, data.test.X, data.test.y, score, mean, std, config.batch_size)
 
 
 def _splits(data: DataLike) -> Sequence[tuple[str, SplitLike]]:
