@@ -70,6 +70,8 @@ class TrainConfig:
                             beyond=True, choices=LR_DECAYS)  # fmt: skip
     lr_decay_factor: float = _option(DEFAULT_DECAY_FACTOR, "with lr_decay cyclical: the peak's factor per cycle, in (0, 1]",
                                      beyond=True)  # fmt: skip
+    record_grad_norms: bool = _option(False, "record each W_l's gradient norm on a fixed probe batch in the history",
+                                      beyond=True)  # fmt: skip
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))

@@ -19,6 +19,7 @@ from .adaptive_bn import adaptive_bn_metrics
 from .augment import augment_batch, mirror
 from .config import EXTENSION_DEFAULTS, TrainConfig
 from .errors import ConfigError
+from .grad_norms import PROBE_ROWS, grad_norm_keys, grad_norms
 from . import layers
 from .layers import softmax
 from .network import KLayerNet
@@ -89,7 +90,8 @@ def train(
     if b > n:
         raise ConfigError(f"batch size {b} is larger than the training set ({n} samples)")
     rng = np.random.default_rng([config.seed, 1])  # independent of the initialisation's stream
-    result = TrainResult({key: [] for key in HISTORY_KEYS})
+    extra_keys = grad_norm_keys(net.k) if config.record_grad_norms else []
+    result = TrainResult({key: [] for key in (*HISTORY_KEYS, *extra_keys)})
     given = data  # standardised rows, which the network takes again at the end (with zca: after the fold)
     zca = None
     if config.zca:  # part of the method, so counted as training time (see the docstring)
@@ -193,7 +195,7 @@ def _loop(
             result.train_seconds += time.perf_counter() - tic
             record = _record(net, data, config, step + 1, epoch, eta)
             result.eval_seconds += record.pop("seconds")
-            for key in HISTORY_KEYS:
+            for key in history:
                 history[key].append(record[key])
             if progress is not None:
                 progress(record)
@@ -252,6 +254,8 @@ def _record(net: KLayerNet, data: DataLike, config: TrainConfig, step: int, epoc
     for prefix, metrics in (("train", train), ("val", val)):
         for key, value in metrics.items():
             record[f"{prefix}_{key}"] = value
+    if config.record_grad_norms:  # the probe batch: the first training rows, in training mode
+        record.update(grad_norms(net, data.train.X[:PROBE_ROWS], data.train.y[:PROBE_ROWS]))
     record["seconds"] = time.perf_counter() - tic
     return record
 
