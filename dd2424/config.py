@@ -69,7 +69,7 @@ class TrainConfig:
                             "times lr_decay_factor) or cosine (warm-up over n_s steps, then one cosine to eta_min)",
                             beyond=True, choices=LR_DECAYS)  # fmt: skip
     lr_decay_factor: float = _option(DEFAULT_DECAY_FACTOR, "with lr_decay cyclical: the peak's factor per cycle, in (0, 1]",
-                                     beyond=True)  # fmt: skip
+                                     beyond=True, metavar="F")  # fmt: skip
     record_grad_norms: bool = _option(False, "record each W_l's gradient norm on a fixed probe batch in the history",
                                       beyond=True)  # fmt: skip
 
