@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from .errors import ConfigError
 from .network import KLayerNet
-from .schedule import check_cyclical
+from .schedule import DEFAULT_DECAY_FACTOR, LR_DECAYS, check_cyclical, check_decay
 
 
 def _option(default, help: str, *, flag: str | None = None, beyond: bool = False, choices=None, metavar: str | None = None):
@@ -65,6 +65,13 @@ class TrainConfig:
                          beyond=True, metavar="EPS")  # fmt: skip
     history_train_samples: int | None = _option(None, "evaluate the history's training metrics on the first N training samples",
                                                 beyond=True, metavar="N")  # fmt: skip
+    lr_decay: str = _option("none", "learning-rate decay: none (the cycles as they are), cyclical (each cycle's peak "
+                            "times lr_decay_factor) or cosine (warm-up over n_s steps, then one cosine to eta_min)",
+                            beyond=True, choices=LR_DECAYS)  # fmt: skip
+    lr_decay_factor: float = _option(DEFAULT_DECAY_FACTOR, "with lr_decay cyclical: the peak's factor per cycle, in (0, 1]",
+                                     beyond=True, metavar="F")  # fmt: skip
+    record_grad_norms: bool = _option(False, "record each W_l's gradient norm on a fixed probe batch in the history",
+                                      beyond=True)  # fmt: skip
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -103,6 +110,7 @@ class TrainConfig:
             raise ConfigError(f"zca (the whitening epsilon) must be a finite number >= 0, got {self.zca}")
         if self.precise_bn < 0 or (self.history_train_samples is not None and self.history_train_samples < 1):
             raise ConfigError("precise_bn and history_train_samples must be positive sample counts")
+        check_decay(self.lr_decay, self.lr_decay_factor)
 
     @property
     def total_steps(self) -> int:

@@ -161,6 +161,7 @@ def run_training(
         "final": result.final,
         "final_running_averages": result.final_running_averages,
         "final_test_flips": result.final_test_flips,
+        "adaptive_bn": result.adaptive_bn,
         "history": result.history,
         "analysis": analysis,
         "analysis_test_flips": flipped,

@@ -15,14 +15,16 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
+from .adaptive_bn import adaptive_bn_metrics
 from .augment import augment_batch, mirror
 from .config import EXTENSION_DEFAULTS, TrainConfig
 from .errors import ConfigError
+from .grad_norms import PROBE_ROWS, grad_norm_keys, grad_norms
 from . import layers
 from .layers import softmax
 from .network import KLayerNet
 from .optimizers import SGD, Adam, make_optimizer
-from .schedule import cyclical_eta
+from .schedule import decayed_eta
 from .whitening import fold_into_first_layer, whitening
 
 HISTORY_KEYS = (
@@ -56,6 +58,7 @@ class TrainResult:
     message: str = ""
     final_running_averages: dict[str, dict[str, float]] | None = None  # with precise_bn: before it (val and test)
     final_test_flips: dict[str, dict[str, float]] | None = None  # trained with flips, evaluated without: with them
+    adaptive_bn: dict[str, dict[str, float]] | None = None  # BN networks: test metrics, see dd2424.adaptive_bn
 
 
 def train(
@@ -87,7 +90,9 @@ def train(
     if b > n:
         raise ConfigError(f"batch size {b} is larger than the training set ({n} samples)")
     rng = np.random.default_rng([config.seed, 1])  # independent of the initialisation's stream
-    result = TrainResult({key: [] for key in HISTORY_KEYS})
+    extra_keys = grad_norm_keys(net.k) if config.record_grad_norms else []
+    result = TrainResult({key: [] for key in (*HISTORY_KEYS, *extra_keys)})
+    given = data  # standardised rows, which the network takes again at the end (with zca: after the fold)
     zca = None
     if config.zca:  # part of the method, so counted as training time (see the docstring)
         whitened = whitening(data, config.zca)
@@ -108,6 +113,8 @@ def train(
             result.final_test_flips = _final_metrics(net, data, config, test_flips=True)
     if zca is not None:
         fold_into_first_layer(net, zca)  # from here on, the network takes standardised rows
+    if net.batch_norm and not result.diverged:
+        result.adaptive_bn = _adaptive_bn(net, given, config)
     return result
 
 
@@ -170,7 +177,8 @@ def _loop(
             position, epoch = 0, epoch + 1
         batch = order[position : position + b]
         position += b
-        eta = cyclical_eta(step, config.eta_min, config.eta_max, config.n_s)
+        eta = decayed_eta(step, config.eta_min, config.eta_max, config.n_s,
+                          config.lr_decay, config.lr_decay_factor, config.total_steps)  # fmt: skip
         X_batch = augment_batch(X, augment_rng, config.flip, config.max_shift, rows=batch) if augment else X[batch]
         loss = gradient_step(net, X_batch, y[batch], config.lam, eta, optimizer, dropout_rng if net.dropout else None)
         if not math.isfinite(loss):
@@ -187,7 +195,7 @@ def _loop(
             result.train_seconds += time.perf_counter() - tic
             record = _record(net, data, config, step + 1, epoch, eta)
             result.eval_seconds += record.pop("seconds")
-            for key in HISTORY_KEYS:
+            for key in history:
                 history[key].append(record[key])
             if progress is not None:
                 progress(record)
@@ -246,8 +254,21 @@ def _record(net: KLayerNet, data: DataLike, config: TrainConfig, step: int, epoc
     for prefix, metrics in (("train", train), ("val", val)):
         for key, value in metrics.items():
             record[f"{prefix}_{key}"] = value
+    if config.record_grad_norms:  # the probe batch: the first training rows, in training mode
+        record.update(grad_norms(net, data.train.X[:PROBE_ROWS], data.train.y[:PROBE_ROWS]))
     record["seconds"] = time.perf_counter() - tic
     return record
+
+
+def _adaptive_bn(net: KLayerNet, data: DataLike, config: TrainConfig) -> dict[str, dict[str, float]]:
+    """The test metrics of :func:`dd2424.adaptive_bn.adaptive_bn_metrics` (as ``final``: with ``test_flips`` if set),
+    the shifted test set in pixel units through the data's standardisation (rows taken as pixels without one)."""
+
+    def score(model: KLayerNet, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        return evaluate(model, X, y, config.lam, config.test_flips)
+
+    mean, std = getattr(data, "mean", 0.0), getattr(data, "std", 1.0)
+    return adaptive_bn_metrics(net, data.test.X, data.test.y, score, mean, std, config.batch_size)
 
 
 def _splits(data: DataLike) -> Sequence[tuple[str, SplitLike]]:

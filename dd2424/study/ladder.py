@@ -150,7 +150,8 @@ def with_test_flips(record: Mapping) -> dict:
                           "(augmentation), and retrain runs saved by older code")  # fmt: skip
     out = {k: v for k, v in record.items() if k not in ("cached_as", "final_test_flips", "analysis_test_flips")}
     out.update(config={**record["config"], "test_flips": True}, derived_from=record.get("cached_as"),
-               wall_seconds=0.0, eval_seconds=0.0, final_running_averages=None)  # fmt: skip
+               wall_seconds=0.0, eval_seconds=0.0, final_running_averages=None,
+               adaptive_bn=None)  # fmt: skip
     if not record.get("diverged"):
         out["final"] = record["final_test_flips"]
         out["analysis"] = {**(record.get("analysis") or {}), **(record.get("analysis_test_flips") or {})}
