@@ -151,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=_positive(int), default=20, help="mini-batch size (default 20)")
     p.add_argument("--reference", choices=("extended", "float64"), default="extended",
                    help="precision of the numerical cost (default extended)")  # fmt: skip
+    p.add_argument("--skip", action=argparse.BooleanOptionalAction, default=False,
+                   help="skip connections over hidden layers 2-3, 4-5, ... (default off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -230,17 +232,17 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
 
     entries = gradcheck_network(
         args.hidden, batch_norm=args.bn, lam=args.lam, n_inputs=args.inputs, n_samples=args.samples,
-        seed=args.seed, reference=args.reference,
+        seed=args.seed, reference=args.reference, skip=args.skip,
     )  # fmt: skip
     worst = max_relative_error(entries)
     if args.json:
         print(json.dumps({
             "hidden": list(args.hidden), "batch_norm": args.bn, "lam": args.lam, "inputs": args.inputs,
-            "samples": args.samples, "reference": args.reference, "seed": args.seed,
+            "samples": args.samples, "reference": args.reference, "seed": args.seed, "skip": args.skip,
             "max_relative_error": worst, "entries": entries_as_dicts(entries),
         }))  # fmt: skip
     else:
-        bn = "with BN" if args.bn else "without BN"
+        bn = ("with BN" if args.bn else "without BN") + (" and skip connections" if args.skip else "")
         print(f"{len(args.hidden) + 1}-layer network {list(args.hidden)} {bn}, lambda {args.lam}, "
               f"{args.inputs} inputs, {args.samples} samples, {args.reference} reference")  # fmt: skip
         print(format_table(entries))

@@ -119,6 +119,7 @@ def gradcheck_network(
     reference: str = "extended",
     bn_position: str = "before",
     dropout: float = 0.0,
+    skip: bool = False,
 ) -> list[GradCheckEntry]:
     """Build a float64 network on a reduced input and check all its gradients.
 
@@ -138,7 +139,7 @@ def gradcheck_network(
                           f"allows at most {MAX_CHECKED} (under a minute): use fewer inputs or smaller hidden layers")  # fmt: skip
     net = KLayerNet(
         sizes, batch_norm=batch_norm, init="he", seed=seed, dtype=np.float64,
-        bn_position=bn_position, dropout=dropout,
+        bn_position=bn_position, dropout=dropout, skip=skip,
     )  # fmt: skip
     return check_gradients(net, X, y, lam, reference=reference)
 
