@@ -149,8 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lam", type=_non_negative, default=0.0, help="L2 regularisation lambda (default 0)")
     p.add_argument("--inputs", type=_positive(int), default=15, help="input dimensions used (default 15)")
     p.add_argument("--samples", type=_positive(int), default=20, help="mini-batch size (default 20)")
-    p.add_argument("--reference", choices=("extended", "float64"), default="extended",
-                   help="precision of the numerical cost (default extended)")  # fmt: skip
+    p.add_argument("--reference", choices=("complex", "extended", "float64"), default="complex",
+                   help="numerical reference: the complex step in extended precision (default), or centred "
+                        "differences in extended precision or float64")  # fmt: skip
     p.add_argument("--skip", action=argparse.BooleanOptionalAction, default=False,
                    help="skip connections over hidden layers 2-3, 4-5, ... (default off)")
     p.add_argument("--seed", type=int, default=0)

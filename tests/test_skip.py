@@ -217,3 +217,21 @@ def test_train_a_skip_network_on_real_data(real_data, capsys):
     assert status == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["config"]["skip"] is True and summary["val_accuracy"] > 0.2
+
+
+@pytest.mark.parametrize("bn", ["--bn", "--no-bn"])
+def test_the_assignments_skip_network_passes_the_default_gradient_check(bn, capsys):
+    assert main(["gradcheck", "--hidden", "20,20,20,20,20,20", bn, "--skip", "--lam", "0.01", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["reference"] == "complex" and out["max_relative_error"] < 1e-7
+
+
+def test_complex_step_is_exact_where_centred_differences_hit_their_floor():
+    """Without BN the skip network's initial cost is large (about 7 here), and the smallest output
+    weight gradients (about 1e-8) sit below the centred differences' rounding floor in extended
+    precision; the complex step has none."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 15)), rng.integers(0, 10, 20)
+    net = KLayerNet([15, *[20] * 6, 10], batch_norm=False, seed=0, dtype=np.float64, skip=True)
+    assert max_relative_error(check_gradients(net, X, y, 0.0, reference="complex")) < 1e-10
+    assert max_relative_error(check_gradients(net, X, y, 0.0, reference="extended")) > 1e-7
