@@ -235,3 +235,11 @@ def test_complex_step_is_exact_where_centred_differences_hit_their_floor():
     net = KLayerNet([15, *[20] * 6, 10], batch_norm=False, seed=0, dtype=np.float64, skip=True)
     assert max_relative_error(check_gradients(net, X, y, 0.0, reference="complex")) < 1e-10
     assert max_relative_error(check_gradients(net, X, y, 0.0, reference="extended")) > 1e-7
+
+
+def test_bench_case_times_both_networks():
+    from dd2424.bench_skip import skip_vs_plain
+
+    result = skip_vs_plain((8, 8, 8), repeats=4, rounds=2)
+    assert result["steps"] == 4 and result["plain_ms_per_step"] > 0 and result["skip_ms_per_step"] > 0
+    assert result["ratio_skip_vs_plain"] == pytest.approx(result["skip_ms_per_step"] / result["plain_ms_per_step"])
