@@ -149,8 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lam", type=_non_negative, default=0.0, help="L2 regularisation lambda (default 0)")
     p.add_argument("--inputs", type=_positive(int), default=15, help="input dimensions used (default 15)")
     p.add_argument("--samples", type=_positive(int), default=20, help="mini-batch size (default 20)")
-    p.add_argument("--reference", choices=("extended", "float64"), default="extended",
-                   help="precision of the numerical cost (default extended)")  # fmt: skip
+    p.add_argument("--reference", choices=("complex", "extended", "float64"), default="complex",
+                   help="numerical reference: the complex step in extended precision (default), or centred "
+                        "differences in extended precision or float64")  # fmt: skip
+    p.add_argument("--skip", action=argparse.BooleanOptionalAction, default=False,
+                   help="skip connections over hidden layers 2-3, 4-5, ... (default off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -230,17 +233,17 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
 
     entries = gradcheck_network(
         args.hidden, batch_norm=args.bn, lam=args.lam, n_inputs=args.inputs, n_samples=args.samples,
-        seed=args.seed, reference=args.reference,
+        seed=args.seed, reference=args.reference, skip=args.skip,
     )  # fmt: skip
     worst = max_relative_error(entries)
     if args.json:
         print(json.dumps({
             "hidden": list(args.hidden), "batch_norm": args.bn, "lam": args.lam, "inputs": args.inputs,
-            "samples": args.samples, "reference": args.reference, "seed": args.seed,
+            "samples": args.samples, "reference": args.reference, "seed": args.seed, "skip": args.skip,
             "max_relative_error": worst, "entries": entries_as_dicts(entries),
         }))  # fmt: skip
     else:
-        bn = "with BN" if args.bn else "without BN"
+        bn = ("with BN" if args.bn else "without BN") + (" and skip connections" if args.skip else "")
         print(f"{len(args.hidden) + 1}-layer network {list(args.hidden)} {bn}, lambda {args.lam}, "
               f"{args.inputs} inputs, {args.samples} samples, {args.reference} reference")  # fmt: skip
         print(format_table(entries))

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from .errors import ConfigError
 from .network import KLayerNet
 from .schedule import DEFAULT_DECAY_FACTOR, LR_DECAYS, check_cyclical, check_decay
+from .skip import skip_blocks
 
 
 def _option(default, help: str, *, flag: str | None = None, beyond: bool = False, choices=None, metavar: str | None = None):
@@ -63,6 +64,8 @@ class TrainConfig:
                                "(the history's records stay single views)", beyond=True)  # fmt: skip
     zca: float = _option(0.0, "ZCA-whiten the inputs with this epsilon, fitted on the training split (0: off)",
                          beyond=True, metavar="EPS")  # fmt: skip
+    skip: bool = _option(False, "skip connections over hidden layers 2-3, 4-5, ... of the width of the layer before them",
+                         beyond=True)  # fmt: skip
     history_train_samples: int | None = _option(None, "evaluate the history's training metrics on the first N training samples",
                                                 beyond=True, metavar="N")  # fmt: skip
     lr_decay: str = _option("none", "learning-rate decay: none (the cycles as they are), cyclical (each cycle's peak "
@@ -108,6 +111,8 @@ class TrainConfig:
             raise ConfigError("precise_bn_per_epoch must be >= 0 and needs precise_bn (the number of samples)")
         if not (self.zca >= 0 and math.isfinite(self.zca)):
             raise ConfigError(f"zca (the whitening epsilon) must be a finite number >= 0, got {self.zca}")
+        if self.skip:
+            skip_blocks([0, *self.hidden, 0])  # ConfigError when no pair of hidden layers can carry a skip
         if self.precise_bn < 0 or (self.history_train_samples is not None and self.history_train_samples < 1):
             raise ConfigError("precise_bn and history_train_samples must be positive sample counts")
         check_decay(self.lr_decay, self.lr_decay_factor)
@@ -122,6 +127,7 @@ class TrainConfig:
         return KLayerNet(
             [d_in, *self.hidden, n_classes], batch_norm=self.batch_norm, init=self.init, seed=self.seed,
             dtype=self.dtype, bn_position=self.bn_position, dropout=self.dropout, label_smoothing=self.label_smoothing,
+            skip=self.skip,
         )  # fmt: skip
 
     def to_dict(self) -> dict:

@@ -178,6 +178,61 @@ def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache) -> tuple[np.ndar
     return ds, dgamma, dbeta
 
 
+# ----------------------------------------------------------------------------- skip connection
+
+
+class ResidualCache(NamedTuple):
+    """What :func:`residual_backward` needs: the block's input ``x`` and the inner layer's output ``h``."""
+
+    x: np.ndarray
+    h: np.ndarray
+
+
+def residual_forward(
+    x: np.ndarray, W_inner: np.ndarray, b_inner: np.ndarray, W_sum: np.ndarray, b_sum: np.ndarray | None
+) -> tuple[np.ndarray, ResidualCache]:
+    """The sum of a skip-connection block: ``s = max(x W_inner + b_inner, 0) W_sum + b_sum + x``.
+
+    ``x`` is the block's input ``x(l-1)``; the inner layer has its bias and a ReLU and no BN;
+    ``b_sum=None`` leaves the sum's bias out (it is cancelled by a following BN). ``W_inner``
+    and ``W_sum`` are square, so ``s`` has the width of ``x``. The caller applies the sum
+    layer's BN and ReLU to ``s``. Returns ``(s, cache)``.
+    """
+    h, _ = relu_forward(affine_forward(x, W_inner, b_inner)[0])
+    s, _ = affine_forward(h, W_sum, b_sum)
+    s += x
+    return s, ResidualCache(x, h)
+
+
+class ResidualGrads(NamedTuple):
+    """Gradients of :func:`residual_forward`; ``ds_inner`` is ``dL/d(x W_inner + b_inner)``."""
+
+    dx: np.ndarray
+    dW_inner: np.ndarray | None
+    db_inner: np.ndarray
+    dW_sum: np.ndarray | None
+    ds_inner: np.ndarray
+
+
+def residual_backward(
+    ds: np.ndarray, cache: ResidualCache, W_inner: np.ndarray, W_sum: np.ndarray, need_dw: bool = True
+) -> ResidualGrads:
+    """Gradients of the block's sum from ``ds = dL/ds``, `docs/maths.md` section 6.
+
+    Back through the sum layer's product (``dh = ds W_sum^T``, ``dW_sum = h^T ds``), the inner
+    ReLU and affine map (``G = dh * 1[h > 0]``, ``dW_inner = x^T G``, ``db_inner = sum_i G_i``),
+    and at the block's start the skip's gradient: ``dx = G W_inner^T + ds``. The sum's bias
+    gradient is ``sum_i ds_i``, left to the caller. ``need_dw=False`` skips both ``dW``.
+    ``ds`` is not changed.
+    """
+    x, h = cache
+    dh, dW_sum, _ = affine_backward(ds, h, W_sum, need_db=False, need_dw=need_dw)
+    ds_inner = relu_backward(dh, h)
+    dx, dW_inner, db_inner = affine_backward(ds_inner, x, W_inner, need_dw=need_dw)
+    dx += ds  # the residual: x reaches s directly as well
+    return ResidualGrads(dx, dW_inner, db_inner, dW_sum, ds_inner)
+
+
 # ----------------------------------------------------------------------------- a hidden layer's block, compiled
 
 

@@ -11,7 +11,8 @@ leaves it out and its gradient is exactly zero. The parameter is kept so that ev
 the same parameter layout.
 
 Options beyond the assignment (all off by default): BN after the ReLU, inverted dropout on the hidden
-layers, label smoothing, and PreciseBN (population statistics recomputed with the fixed model).
+layers, label smoothing, PreciseBN (population statistics recomputed with the fixed model) and skip
+connections (:mod:`dd2424.skip`): the inner layer of a block has no BN, hence no ``gamma``/``beta``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 from . import layers
 from .blas import ProductGradient
 from .errors import ConfigError
+from .skip import hidden_units, skip_blocks
 
 #: Default BN epsilon per dtype: machine-epsilon scale for float64; for float32 a value far
 #: below any variance that training produces, yet large enough that a constant unit
@@ -81,6 +83,11 @@ class KLayerNet:
     label_smoothing:
         Label smoothing eps of the training loss (targets ``(1 - eps) one_hot + eps / K``); 0
         (default) turns it off. Evaluation always reports the plain cross-entropy.
+    skip:
+        Skip connections over pairs of hidden layers (:func:`dd2424.skip.skip_blocks` gives the
+        rule). The sum layer of a block is a plain hidden layer (BN, ReLU, dropout) whose scores
+        have the block's input added; the inner layer is affine, bias and ReLU only (no BN, no
+        dropout).
     """
 
     def __init__(
@@ -95,6 +102,7 @@ class KLayerNet:
         bn_position: str = "before",
         dropout: float = 0.0,
         label_smoothing: float = 0.0,
+        skip: bool = False,
     ) -> None:
         self.sizes = _check_sizes(sizes)
         if bn_position not in ("before", "after"):
@@ -108,6 +116,13 @@ class KLayerNet:
         self.label_smoothing = float(label_smoothing)
         self.k = len(self.sizes) - 1
         self.batch_norm = bool(batch_norm)
+        self.skip = bool(skip)
+        #: the skip blocks ``(inner, sum)``, and the hidden layers in forward order as ``(inner or None, l)``
+        self.blocks = skip_blocks(self.sizes) if self.skip else []
+        self.units = hidden_units(self.k - 1, self.blocks)
+        #: the hidden layers with BN, in order; ``running_means[i]`` belongs to ``bn_layers[i]``
+        self.bn_layers = [l for _, l in self.units] if self.batch_norm else []
+        self._bn_index = {l: i for i, l in enumerate(self.bn_layers)}
         self.dtype = np.dtype(dtype)
         if self.dtype not in DEFAULT_BN_EPS:
             raise ConfigError(f"dtype {self.dtype} is not supported; use float32 or float64")
@@ -130,10 +145,9 @@ class KLayerNet:
             sigma = _init_sigma(init, d_in)
             params[f"W{l}"] = (rng.standard_normal((d_in, d_out)) * sigma).astype(self.dtype)
             params[f"b{l}"] = np.zeros(d_out, dtype=self.dtype)
-        if self.batch_norm:
-            for l in range(1, self.k):
-                params[f"gamma{l}"] = np.ones(self.sizes[l], dtype=self.dtype)
-                params[f"beta{l}"] = np.zeros(self.sizes[l], dtype=self.dtype)
+        for l in self.bn_layers:
+            params[f"gamma{l}"] = np.ones(self.sizes[l], dtype=self.dtype)
+            params[f"beta{l}"] = np.zeros(self.sizes[l], dtype=self.dtype)
         return params
 
     # ------------------------------------------------------------------ training mode
@@ -173,28 +187,29 @@ class KLayerNet:
         x = self._as_input(X)
         caches = []
         stats = BatchStats([], [])
-        for l in range(1, self.k):
-            x, cache = self._hidden_layer(x, l, stats, rng)
+        for inner, l in self.units:
+            x, cache = self._hidden_layer(x, l, stats, rng, inner)
             caches.append(cache)
         scores, last_cache = layers.affine_forward(x, self.params[f"W{self.k}"], self.params[f"b{self.k}"])
         caches.append({"affine": last_cache})
         return scores, caches, stats
 
     def _hidden_layer(
-        self, x: np.ndarray, l: int, stats: BatchStats | None, rng: np.random.Generator | None = None
-    ) -> tuple[np.ndarray, dict]:
+        self, x: np.ndarray, l: int, stats: BatchStats | None, rng: np.random.Generator | None = None,
+        inner: int | None = None,
+    ) -> tuple[np.ndarray, dict]:  # fmt: skip
         """Hidden layer ``l``: affine, then ReLU with BN before or after it, then dropout.
 
         One function for both modes: with ``stats`` (training) BN normalises with the batch's
         statistics and appends them to ``stats``, and dropout draws masks from ``rng``; with
-        ``stats=None`` (evaluation) BN uses the running averages and there is no dropout.
+        ``stats=None`` (evaluation) BN uses the running averages and there is no dropout. With
+        ``inner``, ``l`` is the sum layer of a skip block and ``x`` the block's input.
         """
-        p = self.params
         cache: dict = {}
         bn_before = self.batch_norm and self.bn_position == "before"
         if stats is not None and self.batch_norm and self.dtype in COMPILED_DTYPES:
-            return self._compiled_hidden_layer(x, l, stats, rng)
-        s, cache["affine"] = layers.affine_forward(x, p[f"W{l}"], None if bn_before else p[f"b{l}"])
+            return self._compiled_hidden_layer(x, l, stats, rng, inner)
+        s = self._scores(x, l, inner, None if bn_before else self.params[f"b{l}"], cache)
         if bn_before:
             s = self._normalise(s, l, cache, stats)
         x, cache["relu"] = layers.relu_forward(s)
@@ -205,24 +220,36 @@ class KLayerNet:
         return x, cache
 
     def _compiled_hidden_layer(
-        self, x: np.ndarray, l: int, stats: BatchStats, rng: np.random.Generator | None
+        self, x: np.ndarray, l: int, stats: BatchStats, rng: np.random.Generator | None, inner: int | None
     ) -> tuple[np.ndarray, dict]:
         """The training-mode hidden layer of :meth:`_hidden_layer` with its bias, ReLU, BN and dropout in one compiled block."""
         p = self.params
-        s, affine_cache = layers.affine_forward(x, p[f"W{l}"], None)
+        cache: dict = {}
+        s = self._scores(x, l, inner, None, cache)
         bias = None if self.bn_position == "before" else p[f"b{l}"]
         x, block, mu, var = layers.hidden_block_train_forward(
             s, bias, p[f"gamma{l}"], p[f"beta{l}"], self.bn_eps, self.bn_position, self.dropout, rng
         )
         stats.means.append(mu)
         stats.variances.append(var)
-        return x, {"affine": affine_cache, "block": block}
+        cache["block"] = block
+        return x, cache
+
+    def _scores(self, x: np.ndarray, l: int, inner: int | None, bias: np.ndarray | None, cache: dict) -> np.ndarray:
+        """Layer ``l``'s scores ``x W_l + bias``, or a skip block's sum (:func:`dd2424.layers.residual_forward`)."""
+        p = self.params
+        if inner is None:
+            s, cache["affine"] = layers.affine_forward(x, p[f"W{l}"], bias)
+        else:
+            s, cache["residual"] = layers.residual_forward(x, p[f"W{inner}"], p[f"b{inner}"], p[f"W{l}"], bias)
+        return s
 
     def _normalise(self, s: np.ndarray, l: int, cache: dict, stats: BatchStats | None) -> np.ndarray:
         """BN of layer ``l``: batch statistics in training (recorded in ``stats``), running averages otherwise."""
         gamma, beta = self.params[f"gamma{l}"], self.params[f"beta{l}"]
         if stats is None:
-            return layers.batchnorm_eval_forward(s, gamma, beta, self.running_means[l - 1], self.running_vars[l - 1], self.bn_eps)
+            i = self._bn_index[l]
+            return layers.batchnorm_eval_forward(s, gamma, beta, self.running_means[i], self.running_vars[i], self.bn_eps)
         out, cache["bn"], mu, var = layers.batchnorm_train_forward(s, gamma, beta, self.bn_eps)
         stats.means.append(mu)
         stats.variances.append(var)
@@ -232,13 +259,12 @@ class KLayerNet:
         """Gradients of every parameter from ``G = dJ/ds`` of the output layer, layer by layer."""
         grads: dict[str, np.ndarray | ProductGradient] = {}
         k = self.k
-        G, grads[f"b{k}"] = self._affine_backward(G, k, caches[k - 1]["affine"], grads, products, need_db=True)
-        for l in range(k - 1, 0, -1):
-            cache = caches[l - 1]
-            bias_cancelled = self.batch_norm and self.bn_position == "before"
+        G, grads[f"b{k}"] = self._affine_backward(G, k, caches[-1]["affine"], grads, products, need_db=True)
+        bias_cancelled = self.batch_norm and self.bn_position == "before"
+        for (inner, l), cache in zip(reversed(self.units), reversed(caches[:-1])):
             if "block" in cache:
                 G, grads[f"gamma{l}"], grads[f"beta{l}"], db = layers.hidden_block_backward(G, cache["block"])
-                G, _ = self._affine_backward(G, l, cache["affine"], grads, products, need_db=False)
+                G, _ = self._scores_backward(G, l, inner, cache, grads, products, need_db=False)
                 grads[f"b{l}"] = np.zeros(self.sizes[l], dtype=self.dtype) if bias_cancelled else db
                 continue
             if "dropout" in cache:
@@ -248,9 +274,22 @@ class KLayerNet:
             G = layers.relu_backward(G, cache["relu"])
             if "bn" in cache and self.bn_position == "before":
                 G, grads[f"gamma{l}"], grads[f"beta{l}"] = layers.batchnorm_backward(G, cache["bn"])
-            G, db = self._affine_backward(G, l, cache["affine"], grads, products, need_db=not bias_cancelled)
+            G, db = self._scores_backward(G, l, inner, cache, grads, products, need_db=not bias_cancelled)
             grads[f"b{l}"] = np.zeros(self.sizes[l], dtype=self.dtype) if bias_cancelled else db
         return grads
+
+    def _scores_backward(
+        self, ds: np.ndarray, l: int, inner: int | None, cache: dict, grads: dict, products: bool, need_db: bool
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """``(dx, db_l)`` of :meth:`_scores`; the weight gradients (and a block's inner bias gradient) go to ``grads``."""
+        if inner is None:
+            return self._affine_backward(ds, l, cache["affine"], grads, products, need_db)
+        x, h = cache["residual"]
+        r = layers.residual_backward(ds, cache["residual"], self.params[f"W{inner}"], self.params[f"W{l}"], need_dw=not products)
+        grads[f"W{inner}"] = ProductGradient(x, r.ds_inner) if products else r.dW_inner
+        grads[f"W{l}"] = ProductGradient(h, ds) if products else r.dW_sum
+        grads[f"b{inner}"] = r.db_inner
+        return r.dx, ds.sum(axis=0) if need_db else None
 
     def _affine_backward(
         self, ds: np.ndarray, l: int, x: np.ndarray, grads: dict, products: bool, need_db: bool
@@ -289,8 +328,8 @@ class KLayerNet:
         n_batches = X.shape[0] // batch_size
         if n_batches < 1:
             raise ConfigError(f"PreciseBN needs at least one batch of {batch_size} samples, got {X.shape[0]}")
-        means = [np.zeros(d, dtype=np.float64) for d in self.sizes[1:-1]]
-        variances = [np.zeros(d, dtype=np.float64) for d in self.sizes[1:-1]]
+        means = [np.zeros(self.sizes[l], dtype=np.float64) for l in self.bn_layers]
+        variances = [np.zeros(self.sizes[l], dtype=np.float64) for l in self.bn_layers]
         for i in range(n_batches):
             _, _, stats = self._train_forward(X[i * batch_size : (i + 1) * batch_size], None)
             for total, value in zip(means + variances, stats.means + stats.variances):
@@ -312,8 +351,9 @@ class KLayerNet:
 
     def weight_penalty(self) -> np.floating:
         """``sum_l ||W_l||_F^2``, a scalar of the network's dtype."""
-        # np.vdot flattens and calls the BLAS dot product: 5x faster than einsum("ij,ij->")
-        return sum(np.vdot(W, W) for W in self.weights())
+        # np.dot of the flat views calls the BLAS dot product: 5x faster than einsum("ij,ij->"), and
+        # unlike np.vdot it conjugates nothing, so the gradient check's complex step sees the penalty
+        return sum(np.dot(W.reshape(-1), W.reshape(-1)) for W in self.weights())
 
     def weights(self) -> list[np.ndarray]:
         """``[W1, ..., Wk]``."""
@@ -335,8 +375,8 @@ class KLayerNet:
         return out
 
     def _eval_scores(self, x: np.ndarray) -> np.ndarray:
-        for l in range(1, self.k):
-            x, _ = self._hidden_layer(x, l, None)
+        for inner, l in self.units:
+            x, _ = self._hidden_layer(x, l, None, None, inner)
         return layers.affine_forward(x, self.params[f"W{self.k}"], self.params[f"b{self.k}"])[0]
 
     def first_hidden_output(self, X: np.ndarray) -> np.ndarray:

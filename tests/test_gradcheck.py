@@ -66,3 +66,12 @@ def test_gradcheck_needs_float64():
     net = KLayerNet([4, 3, 2], dtype=np.float32)
     with pytest.raises(ValueError, match="float64"):
         check_gradients(net, np.zeros((2, 4)), np.array([0, 1]), 0.0)
+
+
+def test_complex_step_gradient_of_a_polynomial():
+    from dd2424.gradcheck import numerical_gradient
+
+    x = np.array([0.3, -1.7, 2.0], dtype=np.clongdouble)
+    g = numerical_gradient(lambda: np.sum(x**3 - 2 * x), x, h=1e-30)
+    np.testing.assert_allclose(g, 3 * x.real.astype(np.float64) ** 2 - 2, rtol=1e-15)
+    assert np.all(x.imag == 0)  # restored
