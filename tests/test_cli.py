@@ -104,3 +104,15 @@ def test_closed_output_pipe_ends_with_one_line(tmp_path, monkeypatch, capsys):
     status = main(["gradcheck", "--hidden", "8,6", "--inputs", "10", "--samples", "8"])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1 and "output pipe was closed" in err[0]
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_a_run_collapsed_with_bn_exits_1_and_keeps_its_record(real_data, capsys, tmp_path, position):
+    """eta_max 1e3 with BN: the loss can stay finite while the weights are lost; still a divergence."""
+    out_file = tmp_path / "run.json"
+    status = main(["train", "--hidden", "50,50", "--eta-max", "1e3", "--bn-position", position, "--out", str(out_file)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and len(err) == 1 and "lower eta_max" in err[0]
+    saved = json.loads(out_file.read_text())
+    assert saved["diverged"] is True and saved["diverged_at_step"] is not None and saved["test_accuracy"] is None
