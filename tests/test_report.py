@@ -204,7 +204,7 @@ def test_smoke_report_writes_every_figure_table_and_summary_key(smoke):
 
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_smoke_report_pdf_has_the_sections_and_no_code(smoke):
+def test_smoke_report_pdf_has_the_sections_and_no_code(pdf_tools, smoke):
     out, _, _, _ = smoke
     pdf = out / "report" / "dd2424-report.pdf"
     assert pdf.read_bytes()[:5] == b"%PDF-"
@@ -260,17 +260,34 @@ def test_the_from_scratch_timing_is_kept_only_by_a_rebuild_of_the_same_code(tmp_
 
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_missing_latex_still_writes_the_html(smoke, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("missing, said", [({"xelatex"}, "xelatex not found"),
+                                           ({"xelatex", "pandoc"}, "xelatex and pandoc not found")])  # fmt: skip
+def test_missing_latex_still_writes_the_html(smoke, tmp_path, monkeypatch, capsys, missing, said):
+    """Whatever this machine has: the tools are made to look missing or present (the PDF is never attempted)."""
     from dd2424 import export
 
     out, _, _, _ = smoke
-    real_which = export.shutil.which
-    monkeypatch.setattr(export.shutil, "which", lambda tool: None if tool == "xelatex" else real_which(tool))
+    monkeypatch.setattr(export.shutil, "which", lambda tool: None if tool in missing else f"/usr/bin/{tool}")
     status = export.export_report(out / "build" / "notebooks" / "report.ipynb", tmp_path)
     assert status == 0
     assert (tmp_path / "dd2424-report.html").exists() and not (tmp_path / "dd2424-report.pdf").exists()
     printed = capsys.readouterr().out
-    assert "xelatex not found" in printed and "texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc" in printed
+    assert said in printed and "texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc" in printed
+
+
+def test_pdf_tests_skip_without_latex_saying_what_to_install_but_fail_in_ci(monkeypatch):
+    import shutil
+
+    from conftest import require_tools
+
+    monkeypatch.setattr(shutil, "which", lambda tool: None if tool in ("xelatex", "pandoc") else f"/usr/bin/{tool}")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="xelatex and pandoc not found.*texlive-xetex.*pandoc"):
+        require_tools("xelatex", "pandoc", "pdftotext")
+    require_tools("pdftotext")  # present: no skip
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set but xelatex"):
+        require_tools("xelatex")
 
 
 @pytest.mark.slow
