@@ -101,8 +101,11 @@ class TrainConfig:
             raise ConfigError("precise_bn_per_epoch must be >= 0 and needs precise_bn (the number of samples)")
         if not (self.zca >= 0 and math.isfinite(self.zca)):
             raise ConfigError(f"zca (the whitening epsilon) must be a finite number >= 0, got {self.zca}")
-        if self.precise_bn < 0 or (self.history_train_samples is not None and self.history_train_samples < 1):
-            raise ConfigError("precise_bn and history_train_samples must be positive sample counts")
+        if self.precise_bn < 0:
+            raise ConfigError(f"precise_bn (--precise-bn) must be a sample count >= 0 (0: off), got {self.precise_bn}")
+        if self.history_train_samples is not None and self.history_train_samples < 1:
+            raise ConfigError(f"history_train_samples (--history-train-samples) must be a positive sample count, "
+                              f"got {self.history_train_samples}")  # fmt: skip
 
     @property
     def total_steps(self) -> int:
