@@ -1,8 +1,10 @@
-"""environment.yml and pyproject.toml must list the same runtime dependencies."""
+"""environment.yml and pyproject.toml must list the same runtime dependencies; the package builds cleanly."""
 
 import re
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,3 +28,31 @@ def test_environment_yml_matches_pyproject_dependencies():
     assert test_deps <= conda, f"test deps missing from environment.yml: {sorted(test_deps - conda)}"
     assert conda <= runtime | test_deps, f"in environment.yml but not pyproject.toml: {sorted(conda - runtime - test_deps)}"
     assert "-e ." in (ROOT / "environment.yml").read_text()  # the package itself, editable
+
+
+def test_the_package_builds_without_setuptools_warnings_and_ships_every_template(tmp_path):
+    """pip install -e . printed ~80 lines of BuildBackendWarning for the template folders. The wheel of a
+    copy of the package, with a template folder and a subpackage added as later work may, has every file
+    and no warning: packaging finds what is there, with no list to keep up to date."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    pytest.importorskip("setuptools")
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "dd2424", src / "dd2424", ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    (src / "dd2424" / "templates" / "later" / "part").mkdir(parents=True)
+    (src / "dd2424" / "templates" / "later" / "part" / "extra.tex.j2").write_text("x")
+    (src / "dd2424" / "later_pkg").mkdir()
+    (src / "dd2424" / "later_pkg" / "__init__.py").write_text("")
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(tmp_path / "wheel"),
+                           str(src)], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Warning" not in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-2000:]
+    (wheel,) = (tmp_path / "wheel").glob("*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    expected = {str(p.relative_to(src)) for p in (src / "dd2424").rglob("*") if p.is_file()}
+    assert expected <= shipped, sorted(expected - shipped)
