@@ -56,3 +56,37 @@ def test_the_package_builds_without_setuptools_warnings_and_ships_every_template
     shipped = set(zipfile.ZipFile(wheel).namelist())
     expected = {str(p.relative_to(src)) for p in (src / "dd2424").rglob("*") if p.is_file()}
     assert expected <= shipped, sorted(expected - shipped)
+
+
+@pytest.mark.parametrize("reachable, installed, said", [
+    ("pytorch", 1, []), ("default", 2, []),
+    ("none", 2, ["make: PyTorch could not be installed from either index; the tests skip their PyTorch cross-checks (CI requires them)"]),
+])  # fmt: skip
+def test_make_tries_the_pytorch_index_once_then_the_default_one_quietly(tmp_path, reachable, installed, said):
+    """Without PyTorch's index pip printed about 40 retry warnings: now one short try there, then the
+    default index, and pip's own output is never shown (one line when both fail)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    venv = tmp_path / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text("")
+    (venv / ".installed").write_text("")  # newer than pyproject.toml: no installation of the package
+    log = tmp_path / "pip.log"
+    fake = venv / "bin" / "python"  # a pip that prints retry warnings and reaches only one index
+    fake.write_text(f"""#!/bin/sh
+echo "$@" >> {log}
+echo "WARNING: Retrying (Retry(total=4)) after connection broken" >&2
+case "$*" in *download.pytorch.org*) [ {reachable} = pytorch ] ;; *) [ {reachable} = default ] ;; esac
+""")  # fmt: skip
+    fake.chmod(0o755)
+    proc = subprocess.run(["make", "-s", "-f", str(ROOT / "Makefile"), ".venv/.torch"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    assert proc.returncode == 0 and lines[0].startswith("make: installing PyTorch") and lines[1:] == said
+    calls = log.read_text().splitlines()
+    assert len(calls) == installed and "--index-url https://download.pytorch.org/whl/cpu" in calls[0]
+    assert "--retries 0" in calls[0] and all("torch" in c for c in calls)
+    assert (venv / ".torch").exists() == (reachable != "none")
