@@ -419,3 +419,22 @@ def test_the_busy_message_names_the_lock_file(tmp_path):
 
     message = str(OutputFolderBusy(tmp_path, "123"))
     assert "pid 123" in message and f"delete {tmp_path / 'build' / 'report.lock'}" in message
+
+
+def test_the_pipeline_starts_its_kernels_without_the_unencrypted_tcp_warning(tmp_path, capfd):
+    """ipykernel warns on stderr when its connection is unencrypted TCP; the pipeline's kernels use CurveZMQ."""
+    nbformat = pytest.importorskip("nbformat")
+    papermill = pytest.importorskip("papermill")
+    import zmq
+
+    from dd2424.report import _kernel_manager_class
+
+    if not zmq.has("curve"):
+        pytest.skip("this pyzmq has no CurveZMQ: the kernel's connection cannot be encrypted")
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("x = 1 + 1"))
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    papermill.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                               progress_bar=False, kernel_manager_class=_kernel_manager_class())  # fmt: skip
+    captured = capfd.readouterr()
+    assert "without encryption" not in captured.err + captured.out
