@@ -267,7 +267,9 @@ def test_missing_latex_still_writes_the_html(smoke, tmp_path, monkeypatch, capsy
     from dd2424 import export
 
     out, _, _, _ = smoke
-    monkeypatch.setattr(export.shutil, "which", lambda tool: None if tool in missing else f"/usr/bin/{tool}")
+    real_which = export.shutil.which
+    monkeypatch.setattr(export.shutil, "which", lambda tool: None if tool in missing else
+                        f"/usr/bin/{tool}" if tool in ("xelatex", "pandoc") else real_which(tool))  # fmt: skip
     status = export.export_report(out / "build" / "notebooks" / "report.ipynb", tmp_path)
     assert status == 0
     assert (tmp_path / "dd2424-report.html").exists() and not (tmp_path / "dd2424-report.pdf").exists()
