@@ -5,8 +5,11 @@ BIN    := $(VENV)/bin
 PROFILE ?= full
 JOBS   ?= 2
 # PyTorch, for the tests' cross-checks and the benchmark's comparison: the CPU build (about
-# 200 MB, where a CUDA build is several GB). Pin or mirror it with e.g. make test TORCH="torch==2.13.0".
-TORCH  ?= torch --index-url https://download.pytorch.org/whl/cpu
+# 200 MB, where a CUDA build is several GB) from PyTorch's index, tried once with a short timeout;
+# when that index cannot be reached, the default index (or its mirror) is tried, then the tests
+# skip their PyTorch checks. Pin it with e.g. make test TORCH="torch==2.13.0".
+TORCH       ?= torch
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: report test quick smoke bench latex clean-venv
 
@@ -33,8 +36,10 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.torch: $(VENV)/.installed
-	@$(BIN)/python -m pip install --quiet $(TORCH) && touch $@ \
-	    || echo "make: PyTorch could not be installed; the tests skip their PyTorch cross-checks (CI requires them)"
+	@echo "make: installing PyTorch for the tests' cross-checks ($(TORCH), CPU build from $(TORCH_INDEX), else the default index)"
+	@if $(BIN)/python -m pip install --quiet --retries 0 --timeout 15 --index-url $(TORCH_INDEX) $(TORCH) >/dev/null 2>&1 \
+	    || $(BIN)/python -m pip install --quiet --retries 1 --timeout 15 $(TORCH) >/dev/null 2>&1; then touch $@; \
+	else echo "make: PyTorch could not be installed from either index; the tests skip their PyTorch cross-checks (CI requires them)"; fi
 
 clean-venv:
 	rm -rf $(VENV)

@@ -32,8 +32,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _int_list(text: str) -> tuple[int, ...]:
+    fields = text.split(",")
+    if any(not v.strip() for v in fields):  # 50,,50 or 50, : a size was left out, never guessed
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 50,50, got {text!r} (an empty field)")
     try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
+        values = tuple(int(v) for v in fields)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 50,50, got {text!r}") from None
     if not values or any(v < 1 for v in values):
@@ -154,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "differences in extended precision or float64")  # fmt: skip
     p.add_argument("--skip", action=argparse.BooleanOptionalAction, default=False,
                    help="skip connections over hidden layers 2-3, 4-5, ... (default off)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the network's initialisation and the random batch (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("train", help="train a network on the full split")
@@ -171,14 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="run every notebook and build the report (PDF, or HTML without LaTeX)")
     _add_data_option(p)
     p.add_argument("--profile", choices=("full", "quick", "smoke"), default="full",
-                   help="full: the real experiments; quick: a few minutes; smoke: seconds (default full)")  # fmt: skip
+                   help="full: the real experiments; quick: about 12 minutes on two cores; smoke: seconds (default full)")  # fmt: skip
     p.add_argument("--jobs", type=_positive(int), default=1, help="parallel training processes (default 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run the sweeps on this Dask scheduler (tcp://host:port)")
     p.add_argument("--force", action="store_true", help="recompute every run instead of reusing saved results")
     p.add_argument("--prune-stale", action="store_true",
                    help="after the notebooks succeed, delete saved runs of an older code version (never reused)")  # fmt: skip
     p.add_argument("--output-dir", metavar="DIR", default=None,
-                   help="where results/, figures/ and the report go (default: the project folder)")  # fmt: skip
+                   help="where results/, figures/ and the report go (default: the project folder for full, "
+                        "build-report/<profile> beneath it for quick and smoke)")  # fmt: skip
 
     p = sub.add_parser("bench", help="time training steps, evaluation and data loading (vs PyTorch if installed)")
     _add_data_option(p)
@@ -187,7 +191,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-full-run", action="store_true", help="skip the full 2-cycle training")
     p.add_argument("--threads", type=_positive(int), default=1, help="threads for BLAS and PyTorch (default 1; the compiled loops use one)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.commands = sub.choices  # name -> sub-parser, for the errors that only the top level sees
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; an unknown flag is reported by its sub-command, with a near match when there is one."""
+    import difflib
+
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = parser.commands[args.command]
+        flags = [flag for action in command._actions for flag in action.option_strings]
+        first = extra[0].split("=")[0]
+        near = difflib.get_close_matches(first, flags, n=1, cutoff=0.7) if first.startswith("-") else []
+        hint = f"; did you mean {near[0]}?" if near else ""
+        command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -201,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     one_line.plain = getattr(warnings.formatwarning, "plain", warnings.formatwarning)
     warnings.formatwarning = one_line
-    args = build_parser().parse_args(argv)
+    args = _parse(build_parser(), argv)
     try:
         return COMMANDS[args.command](args)
     except DD2424Error as error:

@@ -113,8 +113,11 @@ class TrainConfig:
             raise ConfigError(f"zca (the whitening epsilon) must be a finite number >= 0, got {self.zca}")
         if self.skip:
             skip_blocks([0, *self.hidden, 0])  # ConfigError when no pair of hidden layers can carry a skip
-        if self.precise_bn < 0 or (self.history_train_samples is not None and self.history_train_samples < 1):
-            raise ConfigError("precise_bn and history_train_samples must be positive sample counts")
+        if self.precise_bn < 0:
+            raise ConfigError(f"precise_bn (--precise-bn) must be a sample count >= 0 (0: off), got {self.precise_bn}")
+        if self.history_train_samples is not None and self.history_train_samples < 1:
+            raise ConfigError(f"history_train_samples (--history-train-samples) must be a positive sample count, "
+                              f"got {self.history_train_samples}")  # fmt: skip
         check_decay(self.lr_decay, self.lr_decay_factor)
 
     @property

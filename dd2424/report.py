@@ -2,9 +2,12 @@
 
 The pipeline, in order:
 
-0. lock the output folder (``build/report.lock``): a second pipeline on the same folder stops at
-   once with exit status 2, naming the folder and the running pipeline's pid;
-1. check the data (a clear error before anything runs) and delete the previous run's report
+0. check the output folder (writable) and the ``--scheduler`` address (its form, and that something
+   answers there), then lock the output folder (``build/report.lock``): a second pipeline on the
+   same folder stops at once with exit status 2, naming the folder, the running pipeline's pid and
+   the lock file (:mod:`dd2424.report_checks`);
+1. check the data (a clear error before anything runs; a new output folder is then not left
+   behind) and delete the previous run's report
    (``report/dd2424-report.pdf|html``), ``results/summary.json`` and ``results/summary/*.json``,
    so that a run that fails leaves no report that looks complete and current;
 2. execute each step of the chapter registry (:func:`dd2424.study.registry.pipeline_steps`:
@@ -36,8 +39,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .errors import ConfigError
+from .errors import ConfigError, DD2424Error
 from .export import REMOVE_CELL_TAGS, REMOVE_INPUT_TAGS, REPORT_NAME, export_report  # noqa: F401 (re-exported)
+from .report_checks import check_output_dir, check_scheduler, missing_folders, remove_empty_folders
 from .study.paths import OutputFolderBusy, Paths, default_output_dir, lock_output_folder
 from .study.profiles import get_profile
 from .study.registry import notebooks_dir, pipeline_steps, planned_runs
@@ -82,12 +86,19 @@ def build_report(
     tic = time.perf_counter()
     settings = get_profile(profile)  # an unknown profile fails before anything is deleted
     paths = Paths(output_dir if output_dir is not None else default_output_dir(profile))
+    check_output_dir(paths.root)  # one-line errors (exit 2) before anything runs
+    if scheduler:
+        check_scheduler(scheduler)
+    created = missing_folders(paths.root)
     try:
         with lock_output_folder(paths):
             return _build_report(tic, settings.name, paths, data, jobs, scheduler, force, dict(overrides or {}), prune_stale)
     except OutputFolderBusy as busy:
         print(f"dd2424 report: {busy}", file=sys.stderr, flush=True)
         return EXIT_BUSY
+    except DD2424Error:  # e.g. bad data, found before any notebook ran: a new folder is not left behind
+        remove_empty_folders(created, paths.lock)
+        raise
 
 
 def _build_report(tic: float, profile: str, paths: Paths, data: str | None, jobs: int, scheduler: str | None,

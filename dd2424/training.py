@@ -17,6 +17,7 @@ import numpy as np
 
 from .adaptive_bn import adaptive_bn_metrics
 from .augment import augment_batch, mirror
+from .collapse import CollapseWatch
 from .config import EXTENSION_DEFAULTS, TrainConfig
 from .errors import ConfigError
 from .grad_norms import PROBE_ROWS, grad_norm_keys, grad_norms
@@ -71,8 +72,9 @@ def train(
 
     Every epoch reshuffles the training set (with a generator seeded from ``config.seed``);
     the mini-batches of an epoch are consecutive slices of that permutation, and a remainder
-    smaller than a batch waits for the next epoch's shuffle. A non-finite cost stops the run
-    and sets ``diverged``. ``progress``, if given, is called with each history record.
+    smaller than a batch waits for the next epoch's shuffle. A non-finite cost, or a collapse
+    that batch normalisation keeps finite (:mod:`dd2424.collapse`), stops the run and sets
+    ``diverged``. ``progress``, if given, is called with each history record.
     The history evaluates single views; ``test_flips`` applies to the final metrics only. A run
     trained with ``flip`` but without ``test_flips`` also gets ``final_test_flips``: the same
     final network (after PreciseBN, as ``final``) evaluated with test-time flips, so that the
@@ -168,6 +170,7 @@ def _loop(
     optimizer = make_optimizer(config.optimizer)
     precise_every = _precise_bn_interval(config, n)
     augment = config.flip or config.max_shift
+    watch = CollapseWatch(net.sizes[-1], config.total_steps, config.eta_max)
     order = rng.permutation(n)
     position, epoch = 0, 0
     tic = time.perf_counter()
@@ -181,17 +184,19 @@ def _loop(
                           config.lr_decay, config.lr_decay_factor, config.total_steps)  # fmt: skip
         X_batch = augment_batch(X, augment_rng, config.flip, config.max_shift, rows=batch) if augment else X[batch]
         loss = gradient_step(net, X_batch, y[batch], config.lam, eta, optimizer, dropout_rng if net.dropout else None)
-        if not math.isfinite(loss):
-            result.diverged, result.diverged_at_step = True, step
-            result.message = (
-                f"training diverged at update step {step}: the mini-batch loss became {float(loss)}; "
-                f"lower eta_max (now {config.eta_max}) or check the initialisation ({config.init})"
-            )
+        at_record = (step + 1) % record_every == 0 or step + 1 == config.total_steps
+        stop = None if math.isfinite(loss) else (
+            f"training diverged at update step {step}: the mini-batch loss became {float(loss)}; "
+            f"lower eta_max (now {config.eta_max}) or check the initialisation ({config.init})"
+        )  # fmt: skip
+        stop = stop or watch.step(step, loss) or (watch.params(step, net.params) if at_record else None)
+        if stop:  # a non-finite loss, or a collapse that BN keeps finite (dd2424/collapse.py)
+            result.diverged, result.diverged_at_step, result.message = True, step, stop
             result.train_seconds += time.perf_counter() - tic  # the time it ran is kept
             break
         if precise_every and (step + 1) % precise_every == 0:
             net.precise_bn(X[: config.precise_bn], b)  # counted as training time: it is part of the method
-        if (step + 1) % record_every == 0 or step + 1 == config.total_steps:
+        if at_record:
             result.train_seconds += time.perf_counter() - tic
             record = _record(net, data, config, step + 1, epoch, eta)
             result.eval_seconds += record.pop("seconds")

@@ -48,3 +48,30 @@ def torch():
             pytest.fail(f"CI is set but {message}", pytrace=False)
         pytest.skip(message)
     return module
+
+
+def require_tools(*tools: str) -> None:
+    """Skip the calling test when a command-line tool it needs (xelatex, pandoc, pdftotext) is missing.
+
+    The PDF needs LaTeX tools that a newcomer may not have: outside CI the test skips, saying what
+    to install; in CI (``CI`` set, where ``.ci/run`` installs them) a missing tool is a failure.
+    """
+    import shutil
+
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if not missing:
+        return
+    message = (
+        f"{' and '.join(missing)} not found: the PDF tests need them; install (Debian/Ubuntu, as root) "
+        "`make latex` or apt-get install texlive-xetex texlive-fonts-recommended texlive-plain-generic "
+        "pandoc poppler-utils (the HTML report needs none of them)"
+    )
+    if _in_ci():
+        pytest.fail(f"CI is set but {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def pdf_tools() -> None:
+    """xelatex, pandoc and pdftotext, or a skip (a failure in CI): see :func:`require_tools`."""
+    require_tools("xelatex", "pandoc", "pdftotext")

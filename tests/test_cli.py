@@ -18,7 +18,12 @@ def _run(*args, env=None):
     [(["train", "--hidden", "50,x"], "--hidden"), (["train", "--lam", "-1"], "lambda"), (["train", "--init", "bogus"], "--init"),
      (["train", "--cycles", "0"], "cycles"), (["train", "--seed", "-1"], "seed"), (["train", "--init", "-1"], "sigma"),
      (["train", "--dropout", "1"], "dropout"), (["gradcheck", "--seed", "-1"], "seed"), (["gradcheck", "--lam", "inf"], "--lam"),
-     (["gradcheck", "--samples", "1"], "2 samples"), (["gradcheck", "--inputs", "5000"], "inputs"), (["gradcheck", "--samples", "0"], "--samples"), (["nonsense"], "invalid choice")],
+     (["gradcheck", "--samples", "1"], "2 samples"), (["gradcheck", "--inputs", "5000"], "inputs"), (["gradcheck", "--samples", "0"], "--samples"), (["nonsense"], "invalid choice"),
+     (["train", "--hidden", "50,,50"], "empty field"), (["train", "--hidden", "50,"], "'50,'"), (["gradcheck", "--hidden", "50,,50"], "empty field"),
+     (["train", "--precise-bn", "-5"], "--precise-bn) must be a sample count >= 0 (0: off), got -5"),
+     (["train", "--history-train-samples", "0"], "--history-train-samples) must be a positive sample count, got 0"),
+     (["train", "--batch-size", "5"], "--batch-size 5; did you mean --batch? (see dd2424 train --help)"),
+     (["report", "--bogus"], "--bogus (see dd2424 report --help)")],
 )  # fmt: skip
 def test_bad_arguments_exit_2_with_one_line(args, fragment):
     proc = _run(*args)
@@ -104,3 +109,27 @@ def test_closed_output_pipe_ends_with_one_line(tmp_path, monkeypatch, capsys):
     status = main(["gradcheck", "--hidden", "8,6", "--inputs", "10", "--samples", "8"])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1 and "output pipe was closed" in err[0]
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_a_run_collapsed_with_bn_exits_1_and_keeps_its_record(real_data, capsys, tmp_path, position):
+    """eta_max 1e3 with BN: the loss can stay finite while the weights are lost; still a divergence."""
+    out_file = tmp_path / "run.json"
+    status = main(["train", "--hidden", "50,50", "--eta-max", "1e3", "--bn-position", position, "--out", str(out_file)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and len(err) == 1 and "lower eta_max" in err[0]
+    saved = json.loads(out_file.read_text())
+    assert saved["diverged"] is True and saved["diverged_at_step"] is not None and saved["test_accuracy"] is None
+
+
+def test_every_option_has_help_and_the_report_help_matches_the_readme():
+    from dd2424.cli import build_parser
+
+    parser = build_parser()
+    for name, command in parser.commands.items():
+        for action in command._actions:
+            assert action.help, f"dd2424 {name} {action.option_strings} has no help"
+    report = {a.dest: a.help for a in parser.commands["report"]._actions}
+    assert "build-report/<profile>" in report["output_dir"] and "project folder for full" in report["output_dir"]
+    assert "12 minutes" in report["profile"]

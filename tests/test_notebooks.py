@@ -96,6 +96,7 @@ def test_report_notebook_defaults_follow_the_chapters_and_leave_committed_result
     """Run with its defaults (as JupyterLab does), the report reads the same profile's folder as notebooks 01-06,
     never the committed results of the project folder, and leaves them byte for byte as they are."""
     papermill = pytest.importorskip("papermill")
+    from dd2424.report import _kernel_manager_class
     from dd2424.study.paths import default_output_dir, project_root
 
     report = NOTEBOOKS[0].parent / REPORT_NOTEBOOK
@@ -106,7 +107,8 @@ def test_report_notebook_defaults_follow_the_chapters_and_leave_committed_result
     before = committed.read_bytes() if committed.exists() else None
     try:
         papermill.execute_notebook(str(report), str(tmp_path / "report.ipynb"), kernel_name="python3",
-                                   cwd=str(tmp_path), progress_bar=False)
+                                   cwd=str(tmp_path), progress_bar=False,
+                                   kernel_manager_class=_kernel_manager_class())  # as the pipeline starts it
     except papermill.PapermillExecutionError as error:  # no results of that profile yet: a clear error, nothing written
         assert "summary" in str(error) or "results" in str(error)
     after = committed.read_bytes() if committed.exists() else None

@@ -202,7 +202,7 @@ def test_smoke_report_writes_every_figure_table_and_summary_key(smoke):
 
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_smoke_report_pdf_has_the_sections_and_no_code(smoke):
+def test_smoke_report_pdf_has_the_sections_and_no_code(pdf_tools, smoke):
     out, _, _, _ = smoke
     pdf = out / "report" / "dd2424-report.pdf"
     assert pdf.read_bytes()[:5] == b"%PDF-"
@@ -258,17 +258,36 @@ def test_the_from_scratch_timing_is_kept_only_by_a_rebuild_of_the_same_code(tmp_
 
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_missing_latex_still_writes_the_html(smoke, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("missing, said", [({"xelatex"}, "xelatex not found"),
+                                           ({"xelatex", "pandoc"}, "xelatex and pandoc not found")])  # fmt: skip
+def test_missing_latex_still_writes_the_html(smoke, tmp_path, monkeypatch, capsys, missing, said):
+    """Whatever this machine has: the tools are made to look missing or present (the PDF is never attempted)."""
     from dd2424 import export
 
     out, _, _, _ = smoke
     real_which = export.shutil.which
-    monkeypatch.setattr(export.shutil, "which", lambda tool: None if tool == "xelatex" else real_which(tool))
+    monkeypatch.setattr(export.shutil, "which", lambda tool: None if tool in missing else
+                        f"/usr/bin/{tool}" if tool in ("xelatex", "pandoc") else real_which(tool))  # fmt: skip
     status = export.export_report(out / "build" / "notebooks" / "report.ipynb", tmp_path)
     assert status == 0
     assert (tmp_path / "dd2424-report.html").exists() and not (tmp_path / "dd2424-report.pdf").exists()
     printed = capsys.readouterr().out
-    assert "xelatex not found" in printed and "texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc" in printed
+    assert said in printed and "texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc" in printed
+
+
+def test_pdf_tests_skip_without_latex_saying_what_to_install_but_fail_in_ci(monkeypatch):
+    import shutil
+
+    from conftest import require_tools
+
+    monkeypatch.setattr(shutil, "which", lambda tool: None if tool in ("xelatex", "pandoc") else f"/usr/bin/{tool}")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="xelatex and pandoc not found.*texlive-xetex.*pandoc"):
+        require_tools("xelatex", "pandoc", "pdftotext")
+    require_tools("pdftotext")  # present: no skip
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set but xelatex"):
+        require_tools("xelatex")
 
 
 @pytest.mark.slow
@@ -309,3 +328,113 @@ def test_runs_of_an_older_code_version_are_counted_and_pruned_only_when_asked(tm
     assert sorted(p.name for p in paths.runs.iterdir()) == ["broken.json", "current.json", "notes.txt"]
     assert "deleted 1 saved runs" in lines[1]
     assert stale_runs(Paths(tmp_path / "empty")) == []
+
+
+# --------------------------------------------------------------------------- the report's own arguments
+
+
+def _report_command(*args: str) -> tuple[subprocess.CompletedProcess, float]:
+    import time
+
+    tic = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "dd2424.cli", "report", "--profile", "smoke", *args],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return proc, time.perf_counter() - tic
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("where, said", [("file", "is a file; give a folder"), ("under_a_file", "so the folder cannot be created"),
+                                         ("bogus", "is not a scheduler address"), ("closed", "no scheduler answers there")])  # fmt: skip
+def test_a_bad_output_dir_or_scheduler_stops_at_once_with_one_line(tmp_path, where, said):
+    """Checked before the data and the first notebook: had anything run, the error would be about the data."""
+    (tmp_path / "file").write_text("x")
+    args = {"file": ["--output-dir", str(tmp_path / "file")],
+            "under_a_file": ["--output-dir", str(tmp_path / "file" / "out")],
+            "bogus": ["--output-dir", str(tmp_path / "out"), "--scheduler", "bogus"],
+            "closed": ["--output-dir", str(tmp_path / "out"), "--scheduler", f"tcp://127.0.0.1:{_closed_port()}"]}[where]  # fmt: skip
+    proc, seconds = _report_command("--data", str(tmp_path / "no-data.tar.gz"), *args)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and said in lines[0], proc.stderr
+    assert seconds < 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # nothing created
+
+
+@pytest.mark.parametrize("error", [PermissionError(13, "Permission denied"), OSError(30, "Read-only file system")])
+def test_an_unwritable_output_dir_stops_at_once(tmp_path, monkeypatch, capsys, error):
+    from dd2424 import report_checks
+    from dd2424.cli import main
+
+    def refuse(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(report_checks.tempfile, "mkstemp", refuse)  # root may write anywhere: simulate the refusal
+    status = main(["report", "--profile", "smoke", "--data", str(tmp_path / "no-data.tar.gz"), "--output-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1 and f"cannot write in {tmp_path} ({error.strerror})" in err[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_scheduler_check_accepts_a_listening_address_and_gives_up_on_a_silent_one(monkeypatch):
+    import socket
+    import time
+
+    from dd2424 import report_checks
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        report_checks.check_scheduler(f"tcp://127.0.0.1:{server.getsockname()[1]}")  # no error
+        report_checks.check_scheduler(f"127.0.0.1:{server.getsockname()[1]}")  # Dask's default protocol
+
+    monkeypatch.setattr(report_checks.socket, "create_connection", lambda *a, **k: time.sleep(30))  # a resolver that hangs
+    tic = time.perf_counter()
+    with pytest.raises(ConfigError, match="no answer within 0.2 s"):
+        report_checks.check_scheduler("tcp://example.org:8786", timeout=0.2)
+    assert time.perf_counter() - tic < 2
+
+
+def test_bad_data_leaves_no_new_output_folder_behind(tmp_path):
+    from dd2424.errors import DataError
+    from dd2424.report import build_report
+
+    with pytest.raises(DataError):
+        build_report(profile="smoke", output_dir=tmp_path / "new" / "out", data=str(tmp_path / "no-data.tar.gz"))
+    assert list(tmp_path.iterdir()) == []
+    kept = tmp_path / "kept"
+    (kept / "results").mkdir(parents=True)
+    with pytest.raises(DataError):
+        build_report(profile="smoke", output_dir=kept, data=str(tmp_path / "no-data.tar.gz"))
+    assert (kept / "results").is_dir()  # a folder that was there is left as it was (with its lock file)
+
+
+def test_the_busy_message_names_the_lock_file(tmp_path):
+    from dd2424.study.paths import OutputFolderBusy
+
+    message = str(OutputFolderBusy(tmp_path, "123"))
+    assert "pid 123" in message and f"delete {tmp_path / 'build' / 'report.lock'}" in message
+
+
+def test_the_pipeline_starts_its_kernels_without_the_unencrypted_tcp_warning(tmp_path, capfd):
+    """ipykernel warns on stderr when its connection is unencrypted TCP; the pipeline's kernels use CurveZMQ."""
+    nbformat = pytest.importorskip("nbformat")
+    papermill = pytest.importorskip("papermill")
+    import zmq
+
+    from dd2424.report import _kernel_manager_class
+
+    if not zmq.has("curve"):
+        pytest.skip("this pyzmq has no CurveZMQ: the kernel's connection cannot be encrypted")
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("x = 1 + 1"))
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    papermill.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                               progress_bar=False, kernel_manager_class=_kernel_manager_class())  # fmt: skip
+    captured = capfd.readouterr()
+    assert "without encryption" not in captured.err + captured.out

@@ -62,6 +62,36 @@ def test_divergence_stops_with_a_clear_message():
     assert result.train_seconds > 0  # the time it ran is kept, not reset to 0
 
 
+@pytest.mark.parametrize("bn_position, n_s, eta_max, sign", [("before", 200, 1e3, "mini-batch loss stayed above"),
+                                                            ("after", 30, 10.0, "reached")])  # fmt: skip
+def test_a_collapse_that_bn_keeps_finite_is_a_divergence(bn_position, n_s, eta_max, sign):
+    """With BN a too-large eta_max leaves the loss finite but the network lost: the run stops as diverged."""
+    _, result = _run(TrainConfig(hidden=(16, 16), n_s=n_s, cycles=1, batch_size=50, eta_max=eta_max, bn_position=bn_position))
+    assert result.diverged and result.diverged_at_step is not None and result.final == {}
+    assert sign in result.message and "lower eta_max" in result.message
+
+
+@pytest.mark.parametrize("kwargs", [dict(hidden=(16,) * 8, batch_norm=False, init=1e-4), dict(init=1e-4),
+                                    dict(optimizer="adam", eta_max=1e-3), dict(bn_position="after")])  # fmt: skip
+def test_slow_or_normal_runs_are_not_collapses(kwargs):
+    """A deep network without BN at a tiny sigma sits at chance (loss ln K) for a while: slow, not broken."""
+    _, result = _run(TrainConfig(**{**SMALL, **kwargs}))
+    assert not result.diverged, result.message
+
+
+def test_collapse_watch_needs_a_sustained_loss_or_exploded_parameters():
+    from dd2424.collapse import CollapseWatch
+
+    watch = CollapseWatch(n_classes=10, total_steps=1000, eta_max=0.1)  # a window of 100 steps
+    losses = [2.3] + [2.3, 50.0] * 49 + [2.3]  # half the steps spike: not sustained
+    assert not any(watch.step(step, loss) for step, loss in enumerate(losses))
+    messages = [watch.step(100 + step, 2.3 if step % 20 == 0 else 50.0) for step in range(100)]
+    assert messages[:-1] == [None] * 99 and "step 199" in messages[-1] and "lower eta_max (now 0.1)" in messages[-1]
+    assert watch.params(7, {"W1": np.ones((3, 3)), "beta1": np.full(3, 0.5)}) is None
+    assert "W1" in watch.params(7, {"W1": np.array([1.0, np.nan])})
+    assert "gamma2" in watch.params(7, {"W1": np.ones(3), "gamma2": np.array([-2e4])})
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [{"lam": -1.0}, {"eta_min": 0.0}, {"eta_max": 1e-6}, {"n_s": 0}, {"cycles": 0}, {"batch_size": 0}, {"dtype": "float16"}],

@@ -95,8 +95,8 @@ class OutputFolderBusy(ConfigError):
     def __init__(self, folder: Path, pid: str | None) -> None:
         self.folder, self.pid = folder, pid
         holder = f"pid {pid}" if pid else "a process that has not written its pid yet"
-        super().__init__(f"{folder} is in use by another `dd2424 report` ({holder}); "
-                         f"wait for it to finish, or give another --output-dir")  # fmt: skip
+        super().__init__(f"{folder} is in use by another `dd2424 report` ({holder}); wait for it to finish, "
+                         f"or give another --output-dir; if none is running, delete {Paths(folder).lock}")  # fmt: skip
 
 
 @contextlib.contextmanager
