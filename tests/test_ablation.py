@@ -246,8 +246,8 @@ def test_planned_runs_count_one_run_per_trial_and_none_for_evaluation_only_rows(
     ladder = default_ladder()
     trained = [i for i in ladder if not i.trial and not i.evaluation_only]
     assert len(trained) == 8
-    assert beyond.planned_runs(get_profile("full")) == (1 + 8) * 3 + 3
-    assert beyond.planned_runs(get_profile("smoke")) == (1 + 8) * 2 + 3
+    assert beyond.CHAPTER.runs(get_profile("full")) == (1 + 8) * 3 + 3
+    assert beyond.CHAPTER.runs(get_profile("smoke")) == (1 + 8) * 2 + 3
 
 
 def test_the_ladder_tables_render_one_seed_rows():
