@@ -46,7 +46,6 @@ __all__ = [
 ]
 
 N_VAL = 5000
-_source_sha256 = source_sha256  # the former private name, kept for existing callers
 
 
 # --------------------------------------------------------------------------- public types
