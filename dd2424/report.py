@@ -1,4 +1,4 @@
-"""``dd2424 report``: run every notebook with a profile's parameters, then export the report.
+"""``dd2424 report``, the pipeline: run every notebook with a profile's parameters, then export the report.
 
 The pipeline, in order:
 
@@ -20,9 +20,10 @@ The pipeline, in order:
 4. export the executed report to HTML (always) and PDF (nbconvert, xelatex), code hidden,
    through temporary files renamed only when both are written.
 
-Progress: notebooks append one JSON line per finished training run to
-``build/progress.log``; this process tails that file and prints ``[run i/N] ...`` on stderr,
-so the progress never lands in the stored notebooks or the report. ``N`` is the planned number,
+Progress: notebooks append one JSON line per finished training run to ``build/progress.log``
+(its ``text``, and ``reused``: read back from a saved run, counted in ``timing.reused_runs``);
+this process tails that file and prints ``[run i/N] ...`` on stderr, so the progress never
+lands in the stored notebooks or the report. ``N`` is the planned number,
 a minimum (a trial of the ablation ladder that passes its first seed runs the others too):
 runs beyond it show as ``[run i/N+]``. papermill's per-cell bar is shown when stderr is a
 terminal.
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil  # noqa: F401 (tests patch report.shutil.which, which the export uses)
 import sys
 import threading
 import time
@@ -132,7 +132,7 @@ def _build_report(tic: float, profile: str, paths: Paths, data: str | None, jobs
                 return EXIT_FAILED
             timings[step.name] = seconds
     runs_done = _finished_runs(log)
-    reused = sum(text.endswith("(reused)") for text in runs_done)
+    reused = sum(bool(entry.get("reused")) for entry in runs_done)
     _report_stale_runs(paths, prune_stale, emit)
     _write_pipeline_part(paths, profile, timings, time.perf_counter() - tic, jobs, scheduler, reused,
                          len(runs_done) - reused, previous_pipeline)  # fmt: skip
@@ -261,17 +261,17 @@ def _write_pipeline_part(
     })  # fmt: skip
 
 
-def _finished_runs(log: Path) -> list[str]:
-    """The text of every run the notebooks logged as finished (``... (reused)`` for a saved one)."""
-    texts = []
+def _finished_runs(log: Path) -> list[dict]:
+    """The entry of every run the notebooks logged as finished (``reused``: read back from a saved run, not trained)."""
+    entries = []
     for line in log.read_text().splitlines():
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
             continue
         if isinstance(entry, dict) and entry.get("run"):
-            texts.append(str(entry.get("text", "")))
-    return texts
+            entries.append(entry)
+    return entries
 
 
 def _read_json(path: Path) -> dict:

@@ -9,6 +9,7 @@ import pytest
 
 from dd2424 import bench as bench_module
 from dd2424.cli import main
+from dd2424.experiments import machine_info
 from dd2424.network import KLayerNet
 
 CASES = {"3-layer float32", "3-layer float64", "9-layer float32", "9-layer float64", "wide float32", "best float32"}
@@ -45,6 +46,8 @@ def _check_result(result, with_torch):
     machine = result["machine"]
     assert machine["cpu_count"] >= 1 and machine["threads"] == result["threads"] and machine["numpy"] == np.__version__
     assert machine["blas"] and all("internal_api" in lib for lib in machine["blas"])
+    shared = machine_info()  # the one machine_info: what a run record names, which the benchmark's conditions extend
+    assert machine["cpu"] == shared["cpu"] and machine["cpu_count"] == shared["cores"]
     assert result["torch_ran"] is with_torch
 
 
@@ -123,7 +126,7 @@ def test_gradients_match_pytorch_autograd_in_float64(batch_norm, torch):
 
 
 def test_best_case_is_the_ladders_last_row():
-    from dd2424.bench_best import best_config
+    from dd2424.bench.best import best_config
 
     c = best_config()
     assert c.hidden == (1024, 512) and c.bn_position == "after" and c.optimizer == "adam"

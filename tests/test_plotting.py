@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from dd2424 import pictures, plotting
+from dd2424 import image_plots, plotting
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 STEPS = list(range(0, 101, 10))
@@ -52,9 +52,9 @@ def _figures():
         "pair": plotting.plot_training_curves_pair(_curves(0.3), "no BN", _curves(), "BN"),
         "lambda": plotting.plot_lambda_search(rows, 1e-3, (1e-4, 1e-2)),
         "sensitivity": plotting.plot_sensitivity_grid(cells, [0.1, 1e-3, 1e-4]),
-        "first_layer": pictures.plot_first_layer([("a", _images(16)), ("b", _images(16, 1))]),
-        "confusion": pictures.plot_confusion_matrices([("a", np.eye(10, dtype=int) * 90 + 1)] * 2, CLASSES),
-        "mistakes": pictures.plot_mistakes([("a", _images(4), mistakes), ("b", _images(4), mistakes)], CLASSES),
+        "first_layer": image_plots.plot_first_layer([("a", _images(16)), ("b", _images(16, 1))]),
+        "confusion": image_plots.plot_confusion_matrices([("a", np.eye(10, dtype=int) * 90 + 1)] * 2, CLASSES),
+        "mistakes": image_plots.plot_mistakes([("a", _images(4), mistakes), ("b", _images(4), mistakes)], CLASSES),
     }
 
 
@@ -94,24 +94,24 @@ def test_a_flat_line_stays_off_the_frame():
 
 
 def test_picture_figures_have_one_image_axes_per_image():
-    first = pictures.plot_first_layer([("a", _images(16)), ("b", _images(12))])
+    first = image_plots.plot_first_layer([("a", _images(16)), ("b", _images(12))])
     assert len(_image_axes(first)) == 28
-    confusion = pictures.plot_confusion_matrices([("a", np.ones((10, 10), int)), ("b", np.eye(10, dtype=int))], CLASSES)
+    confusion = image_plots.plot_confusion_matrices([("a", np.ones((10, 10), int)), ("b", np.eye(10, dtype=int))], CLASSES)
     assert len(_image_axes(confusion)) == 2
     assert [t.get_text() for t in confusion.axes[0].get_xticklabels()] == CLASSES
     cells = [t.get_text() for t in confusion.axes[0].texts]
     assert cells[:2] == ["10", "10"]  # row-normalised: 1 of 10 in each cell of a row of ones
     mistakes = [{"true": 0, "predicted": "cat", "p_predicted": 0.971}] * 3
-    fig = pictures.plot_mistakes([("a", _images(3), mistakes)], CLASSES)
+    fig = image_plots.plot_mistakes([("a", _images(3), mistakes)], CLASSES)
     axes = _image_axes(fig)
     assert len(axes) == 3 and axes[0].get_xlabel() == "airplane ->\ncat (p = 0.97)"
 
 
 def test_picture_figures_check_their_inputs():
     with pytest.raises(ValueError, match="32, 32, 3"):
-        pictures.plot_first_layer([("a", np.zeros((4, 3, 32, 32), np.uint8))])
+        image_plots.plot_first_layer([("a", np.zeros((4, 3, 32, 32), np.uint8))])
     with pytest.raises(ValueError, match="10 x 10"):
-        pictures.plot_confusion_matrices([("a", np.ones((9, 9), int))], CLASSES)
+        image_plots.plot_confusion_matrices([("a", np.ones((9, 9), int))], CLASSES)
 
 
 def test_images_from_rows_inverts_the_standardisation_exactly():
@@ -120,7 +120,7 @@ def test_images_from_rows_inverts_the_standardisation_exactly():
     rows = images.transpose(0, 3, 1, 2).reshape(5, 3072).astype(np.float64)  # R, G, B planes, row-major
     mean, std = rows.mean(axis=0) + 0.3, rows.std(axis=0) + 1.7
     standardised = ((rows - mean) / std).astype(np.float32)  # as the Dataset stores them
-    back = pictures.images_from_rows(standardised, mean, std)
+    back = image_plots.images_from_rows(standardised, mean, std)
     assert back.dtype == np.uint8 and back.shape == (5, 32, 32, 3)
     np.testing.assert_array_equal(back, images)
-    assert pictures.images_from_rows(standardised[0], mean, std).shape == (1, 32, 32, 3)
+    assert image_plots.images_from_rows(standardised[0], mean, std).shape == (1, 32, 32, 3)

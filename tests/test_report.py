@@ -22,8 +22,9 @@ TABLES = ["gradcheck_entries", "gradcheck_maxima", "gradcheck_layers", "training
           "sensitivity", "ablation", "class_accuracy"]  # fmt: skip
 SECTIONS = ["Method", "Data", "Results", "Gradient check", "Training curves", "search", "Sensitivity to initialisation",
             "Beyond the assignment", "Discussion", "Reproducibility"]  # fmt: skip
+#: what summary.json holds besides each registered chapter's sections
 SUMMARY_KEYS = ["profile", "generated", "package_version", "code_version", "git_commit", "data", "settings", "seeds",
-                "gradcheck", "training", "lambda_search", "sensitivity", "beyond", "pictures", "timing"]  # fmt: skip
+                "timing", *(key for chapter in registry.chapters() for key in chapter.summary)]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- helpers, no data needed
@@ -80,17 +81,22 @@ def test_tables_are_written_as_csv_and_markdown(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
 
 
-def test_profiles_and_their_run_counts():
+def test_profiles_and_the_chapters_settings_of_them():
+    from dd2424.study import init_sensitivity
+
     full = get_profile("full")
-    assert full.seeds == (0, 1, 2) and full.final_seeds == (0, 1, 2) and full.final_cycles == 3
+    search, sensitivity = lambda_search.CHAPTER.settings_for("full"), init_sensitivity.CHAPTER.settings_for("full")
+    assert full.seeds == (0, 1, 2) and search.final_seeds == (0, 1, 2) and search.final_cycles == 3
     assert full.n_s == 2250 and full.cycles == 2 and full.n_train is None and full.records_per_cycle >= 10
-    assert full.lambda_coarse == (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1) and full.sigmas == (1e-1, 1e-3, 1e-4)
-    assert registry.planned_runs(get_profile("full")) == 4 * 3 + (6 + 6) * 2 + 3 + 3 * 2 * 3 + (1 + 8) * 3 + 3
+    assert search.lambda_coarse == (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1) and sensitivity.sigmas == (1e-1, 1e-3, 1e-4)
+    assert registry.settings_of(full)["final_seeds"] == [0, 1, 2] and registry.settings_of(full)["name"] == "full"
     assert get_profile("smoke", seeds=[3, 4]).seeds == (3, 4)
     with pytest.raises(ConfigError, match="unknown profile"):
         get_profile("fast")
     with pytest.raises(ConfigError, match="n_s must be a positive integer"):
         get_profile("smoke", n_s=0)
+    with pytest.raises(ConfigError, match="sigmas must be positive numbers"):
+        init_sensitivity.CHAPTER.settings_for("smoke", sigmas=[0.1, -1.0])
 
 
 # --------------------------------------------------------------------------- the pipeline, end to end
@@ -107,6 +113,26 @@ def test_progress_lines_past_the_planned_runs_are_marked(tmp_path):
                 f.write(json.dumps({"run": True, "text": f"run {i}"}) + "\n")
             f.write(json.dumps({"text": "a note"}) + "\n")
     assert lines == ["[run 1/2] run 0", "[run 2/2] run 1", "[run 3/2+] run 2", "a note"]
+
+
+def test_a_reused_run_is_logged_as_data_and_counted_from_it(tmp_path):
+    """``reused`` travels in the progress log's JSON, whatever the run's text says."""
+    import time
+
+    from dd2424.report import _finished_runs
+    from dd2424.study.context import Progress
+
+    (tmp_path / "saved.json").write_text("{}")
+    time.sleep(0.01)
+    log = tmp_path / "progress.log"
+    progress = Progress("label", 2, tmp_path, log)
+    config = {"hidden": [50, 50], "batch_norm": True, "lam": 0.005, "init": "he", "cycles": 1, "seed": 0}
+    progress({"config": config, "test_accuracy": 0.5, "cached_as": "saved.json"})  # saved before the sweep: reused
+    progress({"config": config, "test_accuracy": 0.5, "cached_as": "new.json", "wall_seconds": 1.0})
+    entries = _finished_runs(log)
+    assert [e["reused"] for e in entries] == [True, False] and entries[0]["text"].endswith("(reused)")
+    log.write_text(json.dumps({"run": True, "reused": False, "text": "named (reused) by its label"}) + "\n")
+    assert [e["reused"] for e in _finished_runs(log)] == [False]
 
 
 def _report(out: Path, data: str) -> subprocess.CompletedProcess:
@@ -188,7 +214,7 @@ def test_smoke_report_writes_every_figure_table_and_summary_key(smoke):
     assert [r["ingredient"] for r in flips] == ["test-time flips"] and flips[0]["runs"] == 0 and flips[0]["seeds"] == 2
     assert all(d["seeds"] == 2 and d["verdict"] == "lower" for d in beyond["dropped"])
     runs = _smoke_runs(beyond)
-    assert summary["timing"]["runs"] == runs >= registry.planned_runs(get_profile("smoke")) == 27 + (1 + 11) * 2
+    assert summary["timing"]["runs"] == runs >= registry.planned_runs(get_profile("smoke"))
     assert summary["timing"]["compute_seconds"] > 0 and summary["timing"]["pipeline_seconds"] > 0
     # progress: one line per run on the pipeline's stderr (i/N+ past the N planned), none in the stored notebooks
     planned = registry.planned_runs(get_profile("smoke"))
@@ -196,7 +222,7 @@ def test_smoke_report_writes_every_figure_table_and_summary_key(smoke):
     assert last in first.stderr and f"[run {runs + 1}/" not in first.stderr
     assert "test-time flips: the 2 networks of the augmentation row evaluated again, no training" in first.stderr
     executed = sorted((out / "build" / "notebooks").glob("*.ipynb"))
-    assert len(executed) == len(registry.pipeline_steps()) + 1 == 8
+    assert len(executed) == len(registry.pipeline_steps()) + 1
     assert not any("[run " in p.read_text() or "lambda coarse:" in p.read_text() for p in executed)
 
 

@@ -2,27 +2,54 @@
 
 The ladder's ingredients (:func:`default_ladder`) and the tables and numbers the notebook and the
 report show; how a ladder is climbed (cumulative rows, every ingredient judged by one paired rule,
-the evaluation-only test-time flips row) is :mod:`.ladder`'s. The ladder is data,
-so the notebook only runs it and shows its rows.
+the evaluation-only test-time flips row) is :mod:`.ladder`'s. The ladder is data, so the notebook
+only runs it and shows its rows. The profile fixes the width, batch, length and threads per run of
+the ladder (:class:`LadderSettings`).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from ..experiments import mean_std
 from ..training import TrainConfig
+from .chapter import Chapter
+from .context import Context
 from .ladder import Ingredient, Row, best_row, compute_seconds, judge, kept_rows, run_ladder, with_test_flips
-from .profiles import Profile
+from .profiles import ChapterSettings, Profile, check_non_empty, check_positive
+from .stats import summarize_runs
 from .tables import Column, fmt_interval, fmt_pct
 
 __all__ = ["Ingredient", "Row", "best_row", "compute_seconds", "kept_rows", "run_ladder", "with_test_flips", "judge",
-           "planned_runs", "timing", "default_ladder", "table_rows", "dropped_rows", "precise_vs_running",
-           "training_seconds", "describe_best", "fmt_gain", "TABLE_COLUMNS", "DROPPED_COLUMNS"]  # fmt: skip
+           "LadderSettings", "SETTINGS", "CHAPTER", "planned_runs", "timing", "default_ladder", "table_rows",
+           "dropped_rows", "precise_vs_running", "training_seconds", "describe_best", "summary_part", "fmt_gain",
+           "TABLE_COLUMNS", "DROPPED_COLUMNS"]  # fmt: skip
 
 
-def planned_runs(profile: Profile) -> int:
+@dataclass(frozen=True)
+class LadderSettings(ChapterSettings):
+    """What a profile fixes for the ladder: the width step's hidden sizes and batch, the longer step, threads per run."""
+
+    ablation_wide: tuple[int, ...] = (1024, 512)  # hidden sizes of the "width" step
+    ablation_batch: int = 250  # mini-batch size from the "width" step on
+    ablation_longer: int = 8  # the "longer training" step multiplies n_s by this
+    ablation_threads: int = 2  # BLAS threads per run of the ladder
+
+    def check(self) -> None:
+        check_positive(self, "ablation_batch", "ablation_longer", "ablation_threads")
+        check_non_empty(self, "ablation_wide")
+
+
+SETTINGS = {
+    "full": LadderSettings(),
+    "quick": LadderSettings(),
+    "smoke": LadderSettings(ablation_wide=(64, 32), ablation_longer=2, ablation_threads=1),
+}
+
+
+def planned_runs(profile: Profile, settings: LadderSettings) -> int:
     """Training runs of one execution of the notebook: the baseline and every ingredient that trains, each
     with every seed (trials included: every ingredient is judged by the same paired rule)."""
     trained = sum(not i.evaluation_only for i in default_ladder())
@@ -34,6 +61,12 @@ def timing(section: Mapping) -> dict[str, float]:
     rows = [*section.get("rows", []), *section.get("dropped", [])]
     return {"training_seconds": section.get("compute_seconds", 0.0),
             "runs": sum(r.get("runs", r.get("seeds", 0)) for r in rows)}  # fmt: skip
+
+
+CHAPTER = Chapter("05_beyond.ipynb", summary=("beyond",), settings=SETTINGS, planned_runs=planned_runs, timing=timing)
+
+#: the names of the chapter's figure and tables
+FIGURE, TABLE, DROPPED_TABLE = "ablation_best_curves", "ablation", "ablation_dropped"
 
 #: epsilon of the ladder's ZCA whitening, in units of the standardised pixels' variance (1)
 ZCA_EPS = 1.0
@@ -179,6 +212,21 @@ def describe_best(config: Mapping[str, Any], n_train: int) -> str:
     if config.get("precise_bn"):
         parts.append(f"PreciseBN on {config['precise_bn']} images")
     return ", ".join(parts)
+
+
+def summary_part(ctx: Context, rows: Sequence[Row], precise_samples: int, n_train: int) -> dict:
+    """The summary part: the section ``beyond``, the ladder's table, its dropped trials and its best row."""
+    best = best_row(rows)
+    return {"beyond": {
+        "rows": table_rows(rows), "dropped": dropped_rows(rows), "seeds": list(ctx.profile.seeds),
+        "figure": ctx.name(FIGURE), "table": ctx.name(TABLE), "dropped_table": ctx.name(DROPPED_TABLE),
+        "best": {"step": best.name, "description": describe_best(best.records[0]["config"], n_train),
+                 "train_seconds": training_seconds(best), "machine": best.records[0].get("machine"),
+                 **summarize_runs(best.records)},
+        "baseline": summarize_runs(rows[0].records), "precise_samples": precise_samples,
+        "precise_vs_running": precise_vs_running(rows),
+        "compute_seconds": compute_seconds(rows),  # the training runs only: the test-time flips row trained nothing
+    }}  # fmt: skip
 
 
 def fmt_gain(value: float | None) -> str:

@@ -4,7 +4,9 @@ A chapter module receives a :class:`Context` (built by :func:`dd2424.study.noteb
 from the notebook's parameters), asks it for configurations (:meth:`Context.config`), trains or
 reuses them (:meth:`Context.run`, which prints one progress line per run) and writes its tables,
 figures and summary part through it, so every output name gets the context's ``suffix`` (empty
-for the pipeline's own parameter sets, see :mod:`dd2424.study.notebook`).
+for the pipeline's own parameter sets, see :mod:`dd2424.study.notebook`). The context also
+carries what the chapter's contract (:class:`~.chapter.Chapter`) resolves for this notebook: its
+own settings (``ctx.settings``) and the name of its summary part (``ctx.part``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from ..errors import ConfigError
 from ..experiments import DataSpec, code_version, data_identity, load_data, run_many, write_json_atomic
 from ..files import json_ready
 from ..training import TrainConfig
+from .chapter import Chapter
 from .paths import Paths, default_output_dir
-from .profiles import Profile, get_profile
+from .profiles import PROFILE_FIELDS, ChapterSettings, Profile, get_profile
 from .tables import Column, describe_config, plural, write_table
 
 
@@ -32,7 +35,10 @@ class Context:
     pipeline reads it and prints the progress on its own stderr, so nothing lands in the
     stored notebooks); ``None`` prints one line per run to stdout instead (interactive use).
     ``suffix`` is appended to every table, figure and summary part this context writes.
-    ``overrides`` are profile fields (:func:`dd2424.study.profiles.get_profile`).
+    ``chapter``: the notebook's chapter, whose settings of the profile become ``settings``;
+    ``part``: the summary part :meth:`save_part` writes (default: the chapter's notebook stem).
+    ``overrides`` are profile fields (:func:`dd2424.study.profiles.get_profile`) or the
+    chapter's settings (:meth:`~.chapter.Chapter.settings_for`).
     """
 
     def __init__(
@@ -46,9 +52,17 @@ class Context:
         force: bool = False,
         progress_log: str | os.PathLike | None = None,
         suffix: str = "",
+        chapter: Chapter | None = None,
+        part: str | None = None,
         **overrides: Any,
     ) -> None:
-        self.profile: Profile = get_profile(profile, **overrides)
+        own = {k: v for k, v in overrides.items() if k not in PROFILE_FIELDS}
+        self.profile: Profile = get_profile(profile, **{k: v for k, v in overrides.items() if k in PROFILE_FIELDS})
+        if own and chapter is None:
+            raise ConfigError(f"unknown profile setting(s) {sorted(own)}; known: {sorted(PROFILE_FIELDS)}")
+        self.chapter = chapter
+        self.settings: ChapterSettings | None = chapter.settings_for(self.profile.name, **own) if chapter else None
+        self.part = part or (chapter.stem if chapter else None)
         self.paths = Paths(output_dir if output_dir is not None else default_output_dir(self.profile.name))
         if int(jobs) != jobs or jobs < 1:
             raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
@@ -100,8 +114,18 @@ class Context:
 
         plotting.save_figure(fig, self.name(name), self.paths.figures)
 
-    def save_part(self, part: str, content: dict) -> None:
-        """Write this notebook's contribution to the summary, ``results/summary/<part><suffix>.json``."""
+    def save_part(self, content: dict) -> None:
+        """Write this notebook's contribution to the summary, ``results/summary/<part><suffix>.json`` (``part``: :attr:`part`).
+
+        ``content``'s keys must be sections the chapter declares (``Chapter.summary``).
+        """
+        if self.part is None or self.chapter is None:
+            raise ConfigError("this context has no chapter, so no summary part: open it with open_chapter(...)")
+        undeclared = set(content) - set(self.chapter.summary)
+        if undeclared:
+            raise ConfigError(f"{self.chapter.stem} writes the summary section(s) {sorted(undeclared)}, but its "
+                              f"CHAPTER declares {list(self.chapter.summary)}: add them to Chapter(summary=...)")  # fmt: skip
+        part = self.part
         record = {"profile": self.profile.name, "data": self.data_info, "code_version": code_version(),
                   "written": now(), **content}  # fmt: skip
         write_json_atomic(self.paths.summary_parts / f"{self.name(part)}.json", json_ready(record))
@@ -135,7 +159,7 @@ class Progress:
             else f"test {100 * record['test_accuracy']:.1f}%"
         )  # fmt: skip
         text += " (reused)" if reused else f" ({record.get('wall_seconds', 0):.1f} s)"
-        _log_or_print(self.log, {"run": True, "text": text}, f"[run {self.count}/{self.total}] {text}")
+        _log_or_print(self.log, {"run": True, "reused": reused, "text": text}, f"[run {self.count}/{self.total}] {text}")
 
 
 def _log_or_print(log: Path | None, entry: dict, line: str) -> None:

@@ -2,7 +2,7 @@
 
 Each case (network, lambda, reference) is saved in ``results/gradcheck/`` under a hash of its
 inputs, the code version and ``gradcheck.py``, and reused while they are unchanged. No training
-runs (:func:`planned_runs` is 0).
+runs. The profile fixes the checked networks and the input (:class:`GradcheckSettings`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -18,17 +19,35 @@ import numpy as np
 
 from ..experiments import code_version, write_json_atomic
 from ..files import json_ready
+from .chapter import Chapter
 from .context import Context
-from .profiles import Profile
+from .profiles import ChapterSettings, check_non_empty, check_positive
 from .tables import Column, fmt_num, fmt_sci, fmt_yes
 
 #: the module whose source enters each saved check's name (a change to it recomputes the checks)
 GRADCHECK_SOURCE = Path(__file__).resolve().parents[1] / "gradcheck.py"
 
 
-def planned_runs(profile: Profile) -> int:
-    """Training runs of one execution of the notebook: none."""
-    return 0
+@dataclass(frozen=True)
+class GradcheckSettings(ChapterSettings):
+    """What a profile fixes for the gradient check: the networks' hidden sizes, the input, the positive lambda."""
+
+    gradcheck_hidden: tuple[tuple[int, ...], ...]
+    gradcheck_inputs: int  # input dimensions used (the first ones of the training images)
+    gradcheck_samples: int  # mini-batch size (the first training images)
+    gradcheck_lam: float  # the positive lambda checked besides zero
+
+    def check(self) -> None:
+        check_positive(self, "gradcheck_inputs", "gradcheck_samples")
+        check_non_empty(self, "gradcheck_hidden")
+
+
+_NETWORKS = ((20,), (20, 20), (20, 20, 20))
+SETTINGS = {
+    "full": GradcheckSettings(_NETWORKS, gradcheck_inputs=15, gradcheck_samples=20, gradcheck_lam=0.01),
+    "quick": GradcheckSettings(_NETWORKS, gradcheck_inputs=15, gradcheck_samples=20, gradcheck_lam=0.01),
+    "smoke": GradcheckSettings(((8,), (8, 8), (8, 8, 8)), gradcheck_inputs=10, gradcheck_samples=8, gradcheck_lam=0.01),
+}  # fmt: skip
 
 
 def timing(section: Mapping) -> dict[str, float]:
@@ -36,15 +55,16 @@ def timing(section: Mapping) -> dict[str, float]:
     return {"gradcheck_seconds": section.get("compute_seconds", 0.0)}
 
 
-def gradient_check_cases(profile: Profile) -> list[dict]:
+CHAPTER = Chapter("01_gradient_check.ipynb", summary=("gradcheck",), settings=SETTINGS, timing=timing)
+
+
+def gradient_check_cases(settings: GradcheckSettings) -> list[dict]:
     """Every network the gradient check covers: each depth, BN on/off, lambda 0 and > 0, both references."""
     return [
         {"hidden": list(h), "layers": len(h) + 1, "batch_norm": bn, "lam": lam, "reference": ref}
-        for h in profile.gradcheck_hidden for bn in (True, False) for lam in (0.0, profile.gradcheck_lam)
+        for h in settings.gradcheck_hidden for bn in (True, False) for lam in (0.0, settings.gradcheck_lam)
         for ref in ("extended", "float64")
     ]  # fmt: skip
-
-
 
 
 def run_gradient_checks(ctx: Context, seed: int = 0) -> list[dict]:
@@ -54,10 +74,10 @@ def run_gradient_checks(ctx: Context, seed: int = 0) -> list[dict]:
     dimensions. Returns one row per case, layer and parameter (the case's keys plus
     ``layer, param, max, mean, max_abs_grad``), with ``seconds`` per case.
     """
-    p = ctx.profile
-    X = np.asarray(ctx.data.train.X[: p.gradcheck_samples, : p.gradcheck_inputs], dtype=np.float64)
-    y = np.asarray(ctx.data.train.y[: p.gradcheck_samples])
-    cases = gradient_check_cases(p)
+    s = ctx.settings
+    X = np.asarray(ctx.data.train.X[: s.gradcheck_samples, : s.gradcheck_inputs], dtype=np.float64)
+    y = np.asarray(ctx.data.train.y[: s.gradcheck_samples])
+    cases = gradient_check_cases(s)
     gc_source = GRADCHECK_SOURCE.read_bytes()
     todo, results = [], [None] * len(cases)
     for i, case in enumerate(cases):
@@ -123,8 +143,8 @@ def gradcheck_layer_table(rows: Sequence[dict], layers: int, batch_norm: bool, l
     return list(out.values())
 
 
-def gradcheck_summary(rows: Sequence[dict], profile: Profile) -> dict:
-    """The gradient-check numbers for summary.json."""
+def gradcheck_summary(rows: Sequence[dict], settings: GradcheckSettings) -> dict:
+    """The gradient-check numbers for summary.json (the section ``gradcheck`` but for its table's name and depth)."""
     from ..gradcheck import DEFAULT_H
 
     by_param: dict[str, dict[str, float]] = {}
@@ -136,9 +156,9 @@ def gradcheck_summary(rows: Sequence[dict], profile: Profile) -> dict:
         "max_by_param": by_param,
         "h": dict(DEFAULT_H),
         "networks": gradcheck_maxima(rows),
-        "n_inputs": profile.gradcheck_inputs,
-        "n_samples": profile.gradcheck_samples,
-        "lam_positive": profile.gradcheck_lam,
+        "n_inputs": settings.gradcheck_inputs,
+        "n_samples": settings.gradcheck_samples,
+        "lam_positive": settings.gradcheck_lam,
         "longdouble_eps": float(np.finfo(np.longdouble).eps),
         "compute_seconds": sum(_case_seconds(rows)),
     }
@@ -153,6 +173,15 @@ def _case_seconds(rows: Sequence[dict]) -> list[float]:
             out.append(r["seconds"])
     return out
 
+
+def deepest_layers(settings: GradcheckSettings) -> int:
+    """The number of layers of the deepest checked network (its per-layer table is the report's)."""
+    return max(len(h) for h in settings.gradcheck_hidden) + 1
+
+
+def summary_part(ctx: Context, summary: Mapping, deepest: int) -> dict:
+    """The summary part: the section ``gradcheck``, :func:`gradcheck_summary` with the per-layer table's name and depth."""
+    return {"gradcheck": {**summary, "layers_table": ctx.name(LAYERS_TABLE), "deepest": deepest}}
 
 
 def gradcheck_text(summary: Mapping) -> str:
@@ -175,6 +204,8 @@ def gradcheck_text(summary: Mapping) -> str:
     )
 
 
+#: the per-layer table of the deepest network with BN
+LAYERS_TABLE = "gradcheck_layers"
 
 GRADCHECK_MAXIMA_COLUMNS = (
     Column("layers", "layers"),

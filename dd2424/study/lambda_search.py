@@ -9,26 +9,56 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import ConfigError
 from ..training import TrainConfig
+from .chapter import Chapter
 from .context import Context
 from .paths import Paths
-from .profiles import Profile
-from .stats import accuracy_stats
+from .profiles import ChapterSettings, Profile, check_non_empty, check_positive
+from .stats import accuracy_stats, total_seconds
 from .tables import Column, fmt_lam, fmt_pct
 
-#: the summary part (and executed notebook) of the pipeline's run of this chapter
-PART = "03_lambda_search"
+
+@dataclass(frozen=True)
+class LambdaSettings(ChapterSettings):
+    """What a profile fixes for the lambda search: its stages, their seeds, and the retraining of the choice."""
+
+    lambda_coarse: tuple[float, ...]  # coarse stage values
+    lambda_search_seeds: tuple[int, ...]  # seeds of every searched value
+    lambda_fine_n: int  # how many random values the fine stage draws
+    lambda_fine_seed: int  # the random generator's seed of the fine stage
+    final_cycles: int  # cycles of the retraining with the chosen lambda
+    final_seeds: tuple[int, ...]  # seeds of that retraining
+
+    def check(self) -> None:
+        check_positive(self, "final_cycles")
+        if not isinstance(self.lambda_fine_n, (int, np.integer)) or self.lambda_fine_n < 0:
+            raise ConfigError(f"lambda_fine_n must be an integer >= 0, got {self.lambda_fine_n!r}")
+        check_non_empty(self, "lambda_search_seeds", "final_seeds", "lambda_coarse")
+        if len(self.lambda_coarse) < 2 or any(not (isinstance(v, (int, float)) and v > 0) for v in self.lambda_coarse):
+            raise ConfigError(f"lambda_coarse needs at least two positive values, got {list(self.lambda_coarse)}")
 
 
-def planned_runs(profile: Profile) -> int:
+_DECADES = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+SETTINGS = {
+    "full": LambdaSettings(_DECADES, lambda_search_seeds=(0, 1), lambda_fine_n=6, lambda_fine_seed=0, final_cycles=3,
+                           final_seeds=(0, 1, 2)),
+    "quick": LambdaSettings(_DECADES, lambda_search_seeds=(0,), lambda_fine_n=4, lambda_fine_seed=0, final_cycles=3,
+                            final_seeds=(0, 1)),
+    "smoke": LambdaSettings((1e-3, 1e-2, 1e-1), lambda_search_seeds=(0,), lambda_fine_n=2, lambda_fine_seed=0,
+                            final_cycles=2, final_seeds=(0, 1)),
+}  # fmt: skip
+
+
+def planned_runs(profile: Profile, settings: LambdaSettings) -> int:
     """Training runs of one execution of the notebook: coarse and fine values x search seeds, and the final retraining."""
-    p = profile
-    return (len(p.lambda_coarse) + p.lambda_fine_n) * len(p.lambda_search_seeds) + len(p.final_seeds)
+    s = settings
+    return (len(s.lambda_coarse) + s.lambda_fine_n) * len(s.lambda_search_seeds) + len(s.final_seeds)
 
 
 def timing(section: Mapping) -> dict[str, float]:
@@ -36,6 +66,13 @@ def timing(section: Mapping) -> dict[str, float]:
     runs = sum(len(r.get("seeds", [])) for r in section.get("coarse", []) + section.get("fine", []))
     runs += len(section.get("final", {}).get("seeds", []))
     return {"training_seconds": section.get("compute_seconds", 0.0), "runs": runs}
+
+
+CHAPTER = Chapter("03_lambda_search.ipynb", summary=("lambda_search",), settings=SETTINGS, planned_runs=planned_runs,
+                  timing=timing)  # fmt: skip
+
+#: the names of the chapter's figure and tables
+FIGURE, TABLE, FINAL_TABLE = "lambda_search", "lambda_search", "lambda_final"
 
 
 def lambda_configs(ctx: Context, lams: Iterable[float], seeds: Sequence[int], cycles: int | None = None) -> list[TrainConfig]:
@@ -89,10 +126,26 @@ def fine_lambdas(interval: tuple[float, float], n: int, seed: int) -> list[float
     return sorted(float(f"{v:.3g}") for v in draws)
 
 
+def summary_part(ctx: Context, coarse: Sequence[dict], fine: Sequence[dict], chosen: Mapping, final: Mapping,
+                 records: Sequence[dict]) -> dict:  # fmt: skip
+    """The summary part: the section ``lambda_search`` with both stages' rows, the choice and its retraining.
+
+    ``final``: the retraining's :func:`~.stats.summarize_runs`; ``records``: every run of the
+    chapter (both stages and the retraining), whose times make its compute time.
+    """
+    return {"lambda_search": {
+        "coarse": list(coarse), "fine": list(fine), "seeds": list(ctx.settings.lambda_search_seeds),
+        "best_coarse": best_lambda_row(coarse)["lam"], "fine_interval": list(fine_interval(coarse)),
+        "chosen_lambda": chosen["lam"], "chosen_stage": chosen["stage"],
+        "chosen_val_accuracy": {"mean": chosen["val_mean"], "std": chosen["val_std"], "n": chosen["n"]},
+        "final": dict(final), "figure": ctx.name(FIGURE), "table": ctx.name(TABLE), "final_table": ctx.name(FINAL_TABLE),
+        "compute_seconds": total_seconds(records),
+    }}  # fmt: skip
+
 
 def chosen_lambda(paths: Paths, profile: str, default: float) -> tuple[float, str]:
     """The lambda chosen by 03_lambda_search in ``paths`` for ``profile``, or ``default``; and where it came from."""
-    part = paths.summary_parts / f"{PART}.json"
+    part = paths.summary_parts / f"{CHAPTER.stem}.json"
     try:
         found = json.loads(part.read_text())
         if found.get("profile") == profile:
@@ -101,7 +154,6 @@ def chosen_lambda(paths: Paths, profile: str, default: float) -> tuple[float, st
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return default, f"the default {default:g} (no lambda search result of the {profile} profile in {paths.summary_parts})"
-
 
 
 LAMBDA_COLUMNS = (

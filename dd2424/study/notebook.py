@@ -5,7 +5,9 @@ shows them) is the one place its defaults live; :func:`notebook_parameters` read
 the notebook file. :func:`open_chapter` then
 
 * parses list parameters given as text (``papermill -p seeds "[0, 1]"`` passes a string),
-* passes the parameters named like profile fields (``seeds``, ``n_s``, ...) as profile overrides,
+* passes the parameters named like profile fields (``seeds``, ``n_s``, ...) or like the chapter's
+  own settings (``sigmas``, ``ablation_wide``, ...) as their overrides,
+* names the summary part (the chapter's ``part_name`` of these values, ``ctx.part``),
 * names the outputs: a parameter set of the registry (the pipeline's own) or the notebook's
   defaults keeps the plain names the report reads; any other set gets a suffix made of its
   non-default values (``sensitivity-lam=0.01``), so it never overwrites the default run's
@@ -22,9 +24,10 @@ from types import SimpleNamespace
 from typing import Any, Mapping
 
 from ..errors import ConfigError
+from .chapter import Chapter
 from .context import Context
 from .profiles import PROFILE_FIELDS
-from .registry import COMMON_PARAMETERS, Chapter, chapter_of, notebooks_dir
+from .registry import COMMON_PARAMETERS, chapter_of, notebooks_dir
 
 
 def open_chapter(notebook: str, parameters: Mapping[str, Any]) -> Context:
@@ -38,8 +41,9 @@ def open_chapter(notebook: str, parameters: Mapping[str, Any]) -> Context:
     values = {name: parse_parameter(name, parameters.get(name, default), annotation)
               for name, (annotation, default) in declared.items()}  # fmt: skip
     common = {k: values[k] for k in COMMON_PARAMETERS if k in values}
-    overrides = {k: v for k, v in values.items() if k in PROFILE_FIELDS}
-    ctx = Context(common.pop("profile", "quick"), suffix=output_suffix(chapter, declared, values), **common, **overrides)
+    overrides = {k: v for k, v in values.items() if k in PROFILE_FIELDS | chapter.setting_names}
+    ctx = Context(common.pop("profile", "quick"), suffix=output_suffix(chapter, declared, values), chapter=chapter,
+                  part=chapter.part_name(values), **common, **overrides)  # fmt: skip
     ctx.params = SimpleNamespace(**values)
     return ctx
 

@@ -21,10 +21,11 @@ import numpy as np
 
 from ..analysis import decode_images
 from ..errors import ConfigError
+from . import beyond, training_curves
+from .chapter import Chapter
 from .context import Context
 from .ladder import with_test_flips
 from .tables import Column, fmt_pct
-from .training_curves import part_name
 
 #: first-layer spatial frequencies up to this many cycles per 32-pixel image (wavelengths of 8 pixels or
 #: more) count as "low"
@@ -32,7 +33,9 @@ LOW_CYCLES = 4
 N_PAIRS, N_CLASSES_QUOTED = 5, 3
 FIGURES = {"first_layer": "first_layer_weights", "confusion": "confusion_matrix", "mistakes": "mistakes"}
 TABLE = "class_accuracy"
-PART = "06_pictures"
+
+#: no settings of its own and no training: it draws the saved runs of chapters 02 and 05
+CHAPTER = Chapter("06_pictures.ipynb", summary=("pictures",))
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,8 @@ class Source:
 
 
 SOURCES = (
-    Source("best", "05_beyond", ("beyond", "best"), "05_beyond"),
-    Source("3layer_bn", part_name("3layer"), ("training", "3layer_bn"), "02_training_curves"),
+    Source("best", beyond.CHAPTER.stem, ("beyond", "best"), beyond.CHAPTER.stem),
+    Source("3layer_bn", training_curves.part_name("3layer"), ("training", "3layer_bn"), training_curves.CHAPTER.stem),
 )
 
 
@@ -254,7 +257,7 @@ def mistake_panels(networks: Sequence[Network], data: Any, n: int) -> list[tuple
     ``data`` is the context's dataset (its test split must be the one the runs were evaluated on:
     each mistake's true class is checked against it).
     """
-    from ..pictures import images_from_rows
+    from ..image_plots import images_from_rows
 
     panels = []
     for net in networks:

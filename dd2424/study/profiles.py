@@ -1,8 +1,12 @@
-"""Profiles: every setting of the report's experiments that ``full``, ``quick`` or ``smoke`` fixes.
+"""Profiles: what ``full``, ``quick`` or ``smoke`` fixes for every chapter, and the checks of a chapter's own settings.
 
 ``full`` is the real experiment on all the data, ``quick`` a reduced one that takes a few
-minutes, ``smoke`` a seconds-long check used by the tests. A notebook may override any field
-(:func:`get_profile`); the pipeline passes none.
+minutes, ``smoke`` a seconds-long check used by the tests. A :class:`Profile` holds what the
+chapters share (data sizes, schedule, seeds, batch, recording); what only one chapter uses
+lives in that chapter's module, as a :class:`ChapterSettings` dataclass per profile (its
+``SETTINGS`` table, see :mod:`dd2424.study.chapter`). A notebook parameter named like a field of
+either overrides it (:func:`get_profile`, :meth:`dd2424.study.chapter.Chapter.settings_for`);
+the pipeline passes none.
 """
 
 from __future__ import annotations
@@ -19,11 +23,11 @@ from ..files import json_ready
 
 @dataclass(frozen=True)
 class Profile:
-    """Every setting of the report's experiments that a profile fixes.
+    """The settings every chapter shares.
 
     ``None`` split sizes mean the whole split. ``seeds`` are used by the headline
     configurations (training curves, sensitivity grid, ablation ladder); the lambda search has
-    its own seeds.
+    its own seeds (chapter 03's settings).
     """
 
     name: str
@@ -33,53 +37,36 @@ class Profile:
     n_s: int
     cycles: int
     seeds: tuple[int, ...]
-    gradcheck_hidden: tuple[tuple[int, ...], ...]
-    gradcheck_inputs: int
-    gradcheck_samples: int
-    gradcheck_lam: float
-    lambda_coarse: tuple[float, ...]
-    lambda_search_seeds: tuple[int, ...]
-    lambda_fine_n: int
-    lambda_fine_seed: int
-    final_cycles: int
-    final_seeds: tuple[int, ...]
-    sigmas: tuple[float, ...]
     batch_size: int = 100
     records_per_cycle: int = 10
     default_lam: float = 0.005
-    ablation_wide: tuple[int, ...] = (1024, 512)
-    ablation_batch: int = 250
-    ablation_longer: int = 8
-    ablation_threads: int = 2
 
     def to_dict(self) -> dict:
-        """Every field, as plain JSON values (``settings`` in summary.json)."""
+        """Every field, as plain JSON values (part of ``settings`` in summary.json)."""
         return json_ready(dataclasses.asdict(self))
 
 
-_DECADES = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
-_SIGMAS = (1e-1, 1e-3, 1e-4)
+@dataclass(frozen=True)
+class ChapterSettings:
+    """Base of a chapter's own settings (one frozen dataclass per chapter, one instance per profile).
+
+    A subclass lists its fields, each named so that no other chapter and no :class:`Profile`
+    field uses the name (they share summary.json's ``settings`` and the notebooks' parameter
+    names), and overrides :meth:`check` with one clear error per bad value.
+    """
+
+    def check(self) -> None:
+        """Raise :class:`ConfigError` for a value the chapter cannot run with."""
+
+    def to_dict(self) -> dict:
+        """Every field, as plain JSON values (part of ``settings`` in summary.json)."""
+        return json_ready(dataclasses.asdict(self))
+
 
 PROFILES: dict[str, Profile] = {
-    "full": Profile(
-        name="full", n_train=None, n_val=None, n_test=None, n_s=2250, cycles=2, seeds=(0, 1, 2),
-        gradcheck_hidden=((20,), (20, 20), (20, 20, 20)), gradcheck_inputs=15, gradcheck_samples=20,
-        gradcheck_lam=0.01, lambda_coarse=_DECADES, lambda_search_seeds=(0, 1), lambda_fine_n=6,
-        lambda_fine_seed=0, final_cycles=3, final_seeds=(0, 1, 2), sigmas=_SIGMAS,
-    ),
-    "quick": Profile(
-        name="quick", n_train=10000, n_val=None, n_test=None, n_s=500, cycles=2, seeds=(0, 1),
-        gradcheck_hidden=((20,), (20, 20), (20, 20, 20)), gradcheck_inputs=15, gradcheck_samples=20,
-        gradcheck_lam=0.01, lambda_coarse=_DECADES, lambda_search_seeds=(0,), lambda_fine_n=4,
-        lambda_fine_seed=0, final_cycles=3, final_seeds=(0, 1), sigmas=_SIGMAS,
-    ),
-    "smoke": Profile(
-        name="smoke", n_train=1000, n_val=200, n_test=500, n_s=20, cycles=1, seeds=(0, 1),
-        gradcheck_hidden=((8,), (8, 8), (8, 8, 8)), gradcheck_inputs=10, gradcheck_samples=8,
-        gradcheck_lam=0.01, lambda_coarse=(1e-3, 1e-2, 1e-1), lambda_search_seeds=(0,), lambda_fine_n=2,
-        lambda_fine_seed=0, final_cycles=2, final_seeds=(0, 1), sigmas=_SIGMAS,
-        ablation_wide=(64, 32), ablation_longer=2, ablation_threads=1,
-    ),
+    "full": Profile(name="full", n_train=None, n_val=None, n_test=None, n_s=2250, cycles=2, seeds=(0, 1, 2)),
+    "quick": Profile(name="quick", n_train=10000, n_val=None, n_test=None, n_s=500, cycles=2, seeds=(0, 1)),
+    "smoke": Profile(name="smoke", n_train=1000, n_val=200, n_test=500, n_s=20, cycles=1, seeds=(0, 1)),
 }  # fmt: skip
 
 #: the profile fields a notebook parameter of the same name overrides
@@ -88,35 +75,45 @@ PROFILE_FIELDS = frozenset(f.name for f in dataclasses.fields(Profile)) - {"name
 
 def get_profile(name: str, **overrides: Any) -> Profile:
     """The profile ``name`` with the non-``None`` ``overrides`` applied (lists become tuples)."""
-    if name not in PROFILES:
-        raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    check_profile_name(name)
     unknown = set(overrides) - PROFILE_FIELDS
     if unknown:
         raise ConfigError(f"unknown profile setting(s) {sorted(unknown)}; known: {sorted(PROFILE_FIELDS)}")
-    changes = {k: _tuples(v) for k, v in overrides.items() if v is not None}
-    profile = dataclasses.replace(PROFILES[name], **changes)
+    profile = dataclasses.replace(PROFILES[name], **changes(overrides))
     _check_profile(profile)
     return profile
 
 
+def check_profile_name(name: str) -> None:
+    """Raise :class:`ConfigError` unless ``name`` is one of :data:`PROFILES`."""
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+
+
+def changes(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The non-``None`` ``overrides``, lists as tuples (a notebook's list parameters)."""
+    return {k: _tuples(v) for k, v in overrides.items() if v is not None}
+
+
 def _check_profile(p: Profile) -> None:
-    def positive(name: str, value: Any) -> None:
+    check_positive(p, "n_s", "cycles", "batch_size", "records_per_cycle")
+    check_non_empty(p, "seeds")
+
+
+def check_positive(settings: Any, *names: str) -> None:
+    """Raise :class:`ConfigError` unless each field ``names`` of ``settings`` is a positive integer."""
+    for name in names:
+        value = getattr(settings, name)
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}")
 
-    for name in ("n_s", "cycles", "final_cycles", "gradcheck_inputs", "gradcheck_samples", "batch_size", "records_per_cycle",
-                 "ablation_batch", "ablation_longer", "ablation_threads"):  # fmt: skip
-        positive(name, getattr(p, name))
-    if not isinstance(p.lambda_fine_n, (int, np.integer)) or p.lambda_fine_n < 0:
-        raise ConfigError(f"lambda_fine_n must be an integer >= 0, got {p.lambda_fine_n!r}")
-    for name in ("seeds", "lambda_search_seeds", "final_seeds", "lambda_coarse", "sigmas", "gradcheck_hidden", "ablation_wide"):
-        value = getattr(p, name)
+
+def check_non_empty(settings: Any, *names: str) -> None:
+    """Raise :class:`ConfigError` unless each field ``names`` of ``settings`` is a non-empty list."""
+    for name in names:
+        value = getattr(settings, name)
         if not isinstance(value, tuple) or not value:
             raise ConfigError(f"{name} must be a non-empty list, got {value!r}")
-    if len(p.lambda_coarse) < 2 or any(not (isinstance(v, (int, float)) and v > 0) for v in p.lambda_coarse):
-        raise ConfigError(f"lambda_coarse needs at least two positive values, got {list(p.lambda_coarse)}")
-    if any(not (isinstance(v, (int, float)) and v > 0) for v in p.sigmas):
-        raise ConfigError(f"sigmas must be positive numbers, got {list(p.sigmas)}")
 
 
 def _tuples(value: Any) -> Any:

@@ -1,85 +1,69 @@
-"""The registry of chapters: which notebooks the report pipeline runs, in which order, with which parameters.
+"""The registry of chapters: which chapter modules the report pipeline runs, in which order.
 
-:data:`CHAPTERS` is the one list that drives :mod:`dd2424.report` (the notebooks it executes,
-their parameters and the planned number of training runs behind the progress lines) and
-:func:`dd2424.study.summary.build_summary` (which summary parts it merges into
-``results/summary.json`` and how each adds to ``timing``). ``report.ipynb`` runs after them
-and is not listed.
+:data:`CHAPTER_MODULES` is the one list of the report's chapters: the names of their modules in
+``dd2424/study/``, in the order of their notebooks' numbers. Each module's ``CHAPTER``
+(:class:`~.chapter.Chapter`, the chapter contract) says everything else: its notebook, its
+settings per profile, its planned runs, its timing, its summary sections and, for a notebook run
+more than once, its steps. From them :mod:`dd2424.report` takes the notebooks it executes and
+the planned number of training runs behind the progress lines, and
+:func:`dd2424.study.summary.build_summary` the summary parts it merges into
+``results/summary.json``, the ``settings`` it records and each chapter's share of ``timing``.
+``report.ipynb`` runs after them and is not listed.
 
-Adding an experiment: a module ``dd2424/study/<name>.py`` (its configurations, tables and
-:data:`Chapter.planned_runs` / :data:`Chapter.timing` functions), a notebook
-``notebooks/NN_<name>.ipynb`` (title cell, typed parameters cell, ``open_chapter``), and one
-:class:`Chapter` entry below. ``tests/test_registry.py`` checks that the two agree.
+Adding a chapter takes exactly three things:
+
+1. a module ``dd2424/study/<name>.py`` with its configurations, tables and numbers, and its
+   contract ``CHAPTER = Chapter(notebook="NN_<name>.ipynb", summary=("<section>",), ...)``
+   (``settings={"full": ..., "quick": ..., "smoke": ...}`` with a frozen
+   :class:`~.profiles.ChapterSettings` subclass when a profile fixes something for it alone,
+   ``planned_runs=`` when it trains, ``timing=`` when its section holds compute time or runs);
+   it imports only the shared modules and, if it reads their results, earlier chapters;
+2. a notebook ``notebooks/NN_<name>.ipynb``: a title cell, a ``parameters`` cell with
+   :data:`COMMON_PARAMETERS` and its own (typed), ``ctx = open_chapter("NN_<name>", globals())``,
+   its cells, and ``ctx.save_part(<name>.summary_part(ctx, ...))`` at the end;
+3. one line here: ``"<name>"`` in :data:`CHAPTER_MODULES`, at its number's place.
+
+``tests/test_registry.py`` and ``tests/test_notebooks.py`` check that the three agree.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
-from typing import Any, Callable, Mapping
 
-from . import beyond, gradient_check, init_sensitivity, lambda_search, training_curves
+from ..errors import ConfigError
+from .chapter import Chapter, Step
 from .paths import project_root
 from .profiles import Profile
+
+#: the chapter modules of ``dd2424/study/``, in the order of their notebooks (and of the pipeline)
+CHAPTER_MODULES: tuple[str, ...] = (
+    "gradient_check",
+    "training_curves",
+    "lambda_search",
+    "init_sensitivity",
+    "beyond",
+    "pictures",  # no training: the saved runs of 02 and 05, drawn
+)
 
 #: parameters the pipeline passes to every notebook of the registry (each must declare them)
 COMMON_PARAMETERS = ("profile", "output_dir", "data", "jobs", "scheduler", "force", "progress_log")
 
-
-@dataclass(frozen=True)
-class Step:
-    """One execution of a chapter's notebook: its executed name (also its summary part) and parameters."""
-
-    name: str
-    parameters: Mapping[str, Any] = field(default_factory=dict)
+#: each module's contract, in the registry's order
+CHAPTERS: tuple[Chapter, ...] = tuple(import_module(f"{__package__}.{name}").CHAPTER for name in CHAPTER_MODULES)
 
 
-@dataclass(frozen=True)
-class Chapter:
-    """A notebook of the report and what the pipeline needs to know about it.
-
-    ``summary``: the top-level keys of summary.json its parts write. ``planned_runs(profile)``:
-    training runs of ONE step (reused or not); a minimum where the runs depend on results (the
-    trials of chapter 05). ``timing(section)``: for each of ``summary``'s
-    sections, its share of summary.json's ``timing`` (``training_seconds``, ``gradcheck_seconds``,
-    ``runs``). ``optional``: skipped while its notebook is not in ``notebooks/`` yet.
-    """
-
-    notebook: str
-    steps: tuple[Step, ...]
-    summary: tuple[str, ...]
-    planned_runs: Callable[[Profile], int] = lambda profile: 0
-    timing: Callable[[Mapping], Mapping[str, float]] | None = None
-    optional: bool = False
-
-    @property
-    def stem(self) -> str:
-        """The notebook's name without ``.ipynb``, e.g. ``03_lambda_search``."""
-        return Path(self.notebook).stem
-
-    def runs(self, profile: Profile) -> int:
-        """Training runs of every step of this chapter."""
-        return self.planned_runs(profile) * len(self.steps)
+def _check_setting_names(chapters: tuple[Chapter, ...]) -> None:
+    """Two chapters may not share a setting's name: they share summary.json's ``settings``."""
+    owner: dict[str, str] = {}
+    for c in chapters:
+        for name in sorted(c.setting_names):
+            if name in owner:
+                raise ConfigError(f"{c.stem} and {owner[name]} both have a setting {name!r}; rename one of them")
+            owner[name] = c.stem
 
 
-def _single(notebook: str, **kwargs: Any) -> Chapter:
-    """A chapter whose notebook runs once, with the common parameters only."""
-    return Chapter(notebook, (Step(Path(notebook).stem),), **kwargs)
-
-
-CHAPTERS: tuple[Chapter, ...] = (
-    _single("01_gradient_check.ipynb", summary=("gradcheck",), planned_runs=gradient_check.planned_runs,
-            timing=gradient_check.timing),
-    Chapter("02_training_curves.ipynb", tuple(Step(name, params) for name, params in training_curves.steps()),
-            summary=("training",), planned_runs=training_curves.planned_runs, timing=training_curves.timing),
-    _single("03_lambda_search.ipynb", summary=("lambda_search",), planned_runs=lambda_search.planned_runs,
-            timing=lambda_search.timing),
-    _single("04_init_sensitivity.ipynb", summary=("sensitivity",), planned_runs=init_sensitivity.planned_runs,
-            timing=init_sensitivity.timing),
-    _single("05_beyond.ipynb", summary=("beyond",), planned_runs=beyond.planned_runs, timing=beyond.timing),
-    # pictures of the best ladder network and of the 3-layer BN network, from the saved runs of 02 and 05 (no training)
-    _single("06_pictures.ipynb", summary=("pictures",)),
-)  # fmt: skip
+_check_setting_names(CHAPTERS)
 
 
 def notebooks_dir() -> Path | None:
@@ -116,3 +100,12 @@ def planned_runs(profile: Profile) -> int:
 def summary_parts() -> list[str]:
     """The summary parts (``results/summary/<part>.json``) the pipeline's steps write, in order."""
     return [s.name for _, s in pipeline_steps()]
+
+
+def settings_of(profile: Profile) -> dict:
+    """Every setting of ``profile``: its shared fields, then each chapter's own (``settings`` in summary.json)."""
+    out = profile.to_dict()
+    for chapter in chapters():
+        own = chapter.settings_for(profile.name)
+        out.update(own.to_dict() if own is not None else {})
+    return out

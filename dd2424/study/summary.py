@@ -3,8 +3,9 @@
 Every executed notebook writes ``results/summary/<executed name>.json`` (:meth:`Context.save_part`);
 the pipeline adds ``00_pipeline.json`` (its timings). :func:`build_summary` merges exactly the
 parts the registry names, so the parts of a notebook run with non-default parameters (named
-with a suffix) never enter the summary, and adds what the report needs besides: settings,
-versions and the ``timing`` that each chapter's ``timing`` function contributes to.
+with a suffix) never enter the summary, and adds what the report needs besides: settings (the
+profile's and every chapter's own), versions and the ``timing`` that each chapter's ``timing``
+function contributes to.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..files import json_ready
 from .context import now
 from .paths import Paths
 from .profiles import get_profile
-from .registry import chapters, summary_parts
+from .registry import chapters, settings_of, summary_parts
 
 #: written by ``dd2424 report`` (its timings), merged when present
 PIPELINE_PART = "00_pipeline"
@@ -57,7 +58,7 @@ def build_summary(paths: Paths) -> dict:
         "package_version": __version__,
         "code_version": code_version(),
         "git_commit": git_commit(),
-        "settings": profile.to_dict(),
+        "settings": settings_of(profile),
         "seeds": list(profile.seeds),
         "timing": {
             "training_seconds": timing.pop("training_seconds"),

@@ -10,9 +10,10 @@ scale), and writes the summary part ``02_training_curves-<depth>`` with one entr
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..training import TrainConfig
+from .chapter import Chapter, Step
 from .context import Context
 from .profiles import Profile
 from .tables import Column, fmt_pct, fmt_yes
@@ -35,17 +36,17 @@ TRAINING_CURVES: tuple[tuple[str, tuple[int, ...], bool], ...] = tuple(
 SEED_REPORT = {"3layer_nobn": 52.38, "3layer_bn": 51.13, "9layer_nobn": 40.4, "9layer_bn": 47.81}
 
 
-def steps() -> list[tuple[str, dict]]:
-    """The pipeline's executions of the notebook: (executed name, parameters), one per :data:`DEPTHS` entry."""
-    return [(part_name(depth), {"name": depth, "hidden": list(hidden)}) for depth, hidden in DEPTHS]
-
-
 def part_name(depth: str) -> str:
     """The executed notebook and summary part of one depth, e.g. ``02_training_curves-3layer``."""
     return f"02_training_curves-{depth}"
 
 
-def planned_runs(profile: Profile) -> int:
+def part_of(values: Mapping[str, Any]) -> str:
+    """The summary part of an execution with the notebook parameters ``values`` (its depth's :func:`part_name`)."""
+    return part_name(values.get("name") or depth_name(values["hidden"]))
+
+
+def planned_runs(profile: Profile, settings: None) -> int:
     """Training runs of one execution of the notebook: both networks (without and with BN), one per seed each."""
     return len(BATCH_NORM) * len(profile.seeds)
 
@@ -54,6 +55,13 @@ def timing(section: Mapping) -> dict[str, float]:
     """This chapter's share of ``timing`` in summary.json (``section`` is ``training``)."""
     return {"training_seconds": sum(t.get("compute_seconds", 0.0) for t in section.values()),
             "runs": sum(len(t.get("seeds", [])) for t in section.values())}  # fmt: skip
+
+
+#: the pipeline runs the notebook once per depth of :data:`DEPTHS`, each writing its own summary part
+CHAPTER = Chapter(
+    "02_training_curves.ipynb", summary=("training",), planned_runs=planned_runs, timing=timing, part_of=part_of,
+    steps=tuple(Step(part_name(depth), {"name": depth, "hidden": list(hidden)}) for depth, hidden in DEPTHS),
+)  # fmt: skip
 
 
 def training_curve_configs(ctx: Context, hidden: Sequence[int], batch_norm: bool, init: str | float, lam: float,

@@ -1,4 +1,4 @@
-"""``dd2424 bench``: where the time goes, measured side by side in one run.
+"""The cases of ``dd2424 bench`` (:mod:`dd2424.bench`): where the time goes, measured side by side in one run.
 
 For the 3-layer ``[50, 50]`` and the 9-layer ``[50, 30, 20, 20, 10, 10, 10, 10]`` networks with
 BN, in float32 and float64, it times
@@ -25,11 +25,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .bench_machine import OtherProcesses, loadavg, machine_info, peak_rss_mib, traced_peak_mib
-from .bench_steps import BATCH, LAM, Batches, floor_step, our_step, torch_available, torch_step
-from .augment import augment_batch
-from .network import KLayerNet
-from .training import TrainConfig, train
+from ..augment import augment_batch
+from ..network import KLayerNet
+from ..training import TrainConfig, train
+from .machine import OtherProcesses, environment, loadavg, peak_rss_mib, traced_peak_mib
+from .steps import BATCH, LAM, Batches, floor_step, our_step, torch_available, torch_step
 
 NETWORKS = {"3-layer": (50, 50), "9-layer": (50, 30, 20, 20, 10, 10, 10, 10), "wide": (1024, 512, 256)}
 DTYPES = ("float32", "float64")
@@ -92,7 +92,7 @@ def _bench_case(hidden: Sequence[int], dtype: str, data, repeats: int, threads: 
 
 def _best_case(data, repeats: int, threads: int, with_torch: bool) -> dict:
     """The ladder's best configuration: its whole step (gather, augmentation, dropout, Adam) against PyTorch's."""
-    from .bench_best import best_case_steps, best_config
+    from .best import best_case_steps, best_config
 
     X, y = data.train.X, data.train.y
     config = best_config()
@@ -155,14 +155,14 @@ def bench(
     ``val`` , ``test`` and ``n_classes``); without it the data come from ``source`` and the two
     loads are timed.
     """
-    from .kernels import compute_threads
+    from ..kernels import compute_threads
 
     log = log or (lambda message: None)
     out: dict = {"batch_size": BATCH, "repeats": repeats, "threads": threads, "load_average_before": loadavg()}
     neighbours = OtherProcesses()
     with compute_threads(threads):
         if data is None:
-            from .data import load_cifar10
+            from ..data import load_cifar10
 
             log("loading the data twice")
             tic = time.perf_counter()
@@ -201,7 +201,7 @@ def bench(
         cases["best float32"] = _best_case(data, max(1, repeats // WIDE_REPEATS_DIVISOR), threads, torch_ok)
         cases["best float32"]["other_cpus_busy"] = during.cpus()
         out["cases"] = cases
-        out["machine"] = machine_info(threads, torch_ok)
+        out["machine"] = environment(threads, torch_ok)
     out["peak_rss_mib"] = peak_rss_mib()
     out["memory_method"] = (
         "peak_rss_mib*: getrusage ru_maxrss, the whole process's resident high-water mark (data, "

@@ -10,8 +10,8 @@ from typing import Callable
 
 import numpy as np
 
-from .network import BN_ALPHA, KLayerNet
-from .training import gradient_step
+from ..network import BN_ALPHA, KLayerNet
+from ..training import gradient_step
 
 BATCH = 100
 LAM = 0.005

@@ -8,7 +8,7 @@ does per mini-batch: gather, augmentation, dropout masks, forward, backward, BN 
 averages and the Adam update (:func:`dd2424.training.gradient_step`). PyTorch's step does the
 same work with its own layers, its tensor augmentation and its fused Adam (classic L2 on the
 weights, as ours); the floor is the step's matrix products alone
-(:func:`dd2424.bench_steps.floor_step`).
+(:func:`dd2424.bench.steps.floor_step`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Callable
 
 import numpy as np
 
-from .augment import augment_batch
-from .bench_steps import Batches, floor_step, torch_twin_groups
-from .network import BN_ALPHA, KLayerNet
-from .optimizers import Adam
-from .training import TrainConfig, gradient_step
+from ..augment import augment_batch
+from ..network import BN_ALPHA, KLayerNet
+from ..optimizers import Adam
+from ..training import TrainConfig, gradient_step
+from .steps import Batches, floor_step, torch_twin_groups
 
 ETA = 1e-3  # a constant rate, the top of the best configuration's cycle
 
@@ -31,7 +31,7 @@ def best_config() -> TrainConfig:
 
     (Whether a trial stays is decided by the ladder's results; none of them changes the work of a step.)
     """
-    from .study.beyond import default_ladder
+    from ..study.beyond import default_ladder
 
     config = TrainConfig()
     for ingredient in default_ladder():

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from .experiments import cpu_model
+from ..experiments import machine_info
 
 
 def peak_rss_mib() -> float:
@@ -36,15 +36,17 @@ def traced_peak_mib(f: Callable[[], object]) -> float:
         tracemalloc.stop()
 
 
-
-def machine_info(threads: int, torch_ran: bool) -> dict:
+def environment(threads: int, torch_ran: bool) -> dict:
+    """Where and with what a benchmark ran: the machine a run record names (:func:`dd2424.experiments.machine_info`),
+    the CPUs this process may use, the date, the platform, the versions and the BLAS libraries (PyTorch's if it ran)."""
     import numba
     from threadpoolctl import threadpool_info
 
+    machine = machine_info()
     info = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "cpu": cpu_model(),
-        "cpu_count": os.cpu_count(),
+        "cpu": machine["cpu"],
+        "cpu_count": machine["cores"],
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "threads": threads,
         "platform": platform.platform(),
@@ -65,7 +67,6 @@ def machine_info(threads: int, torch_ran: bool) -> dict:
         info["torch_blas"] = "mkl" if torch.backends.mkl.is_available() else "other"
         info["torch_threads"] = torch.get_num_threads()
     return info
-
 
 
 def loadavg() -> list[float] | None:
