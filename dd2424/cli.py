@@ -273,12 +273,13 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .experiments import run_training
+    from .progress import print_record
 
     config = _config_from_args(args)
     config.build_network(3072, 10)  # the network's own checks (e.g. the initial sigma) before any data is read
     if args.out:
         check_output_file(args.out)
-    progress = _print_progress if args.progress else None
+    progress = print_record if args.progress else None
     from .kernels import compute_threads
 
     with compute_threads(args.threads):
@@ -315,15 +316,6 @@ def check_output_file(path: str) -> None:
         raise ConfigError(f"--out {path}: cannot write in {folder} ({exc.strerror}); choose a writable folder") from None
     os.close(fd)
     os.unlink(probe)
-
-
-def _print_progress(record: dict) -> None:
-    print(
-        f"step {record['step']:>6}  epoch {record['epoch']:>3}  eta {record['eta']:.2e}  "
-        f"train loss {record['train_loss']:.3f} acc {record['train_accuracy']:.3f}  "
-        f"val loss {record['val_loss']:.3f} acc {record['val_accuracy']:.3f}",
-        flush=True,
-    )
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

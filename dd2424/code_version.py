@@ -24,6 +24,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 #: schedule), the data path, and the per-run analysis stored beside the metrics
 ROOTS = ("training", "data", "analysis")
 
+#: modules a run imports only to SHOW its progress (a bar, record lines, a result's one-line and
+#: HTML forms): they compute nothing a run records, so editing them keeps saved runs valid. A
+#: module listed here must not compute results; tests/test_code_version.py checks that it imports
+#: nothing but display helpers from the package.
+DISPLAY_ONLY = frozenset({"progress"})
+
 
 def package_imports(module: str, package_dir: Path = PACKAGE_DIR) -> set[str]:
     """The modules of the package that ``module`` imports anywhere in its source."""
@@ -47,7 +53,7 @@ def package_imports(module: str, package_dir: Path = PACKAGE_DIR) -> set[str]:
 
 
 def computing_modules(roots: tuple[str, ...] = ROOTS, package_dir: Path = PACKAGE_DIR) -> list[str]:
-    """Every module reachable from ``roots`` through the package's imports, sorted."""
+    """Every module reachable from ``roots`` through the package's imports, sorted (:data:`DISPLAY_ONLY` left out)."""
     seen: set[str] = set()
     todo = [r for r in roots if (package_dir / f"{r}.py").is_file()]
     while todo:
@@ -55,7 +61,7 @@ def computing_modules(roots: tuple[str, ...] = ROOTS, package_dir: Path = PACKAG
         if name in seen:
             continue
         seen.add(name)
-        todo.extend(package_imports(name, package_dir) - seen)
+        todo.extend(package_imports(name, package_dir) - seen - DISPLAY_ONLY)
     return sorted(seen)
 
 

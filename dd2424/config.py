@@ -143,5 +143,19 @@ class TrainConfig:
         return d
 
 
+def _fields_doc(cls: type) -> str:
+    """The ``Fields`` section of a docstring: every field's type, default and help, from its metadata,
+    so that ``TrainConfig?`` in Jupyter answers what ``dd2424 train --help`` answers."""
+    lines = ["", "Fields", "------", "``name : type = default  (flag of dd2424 train)``, then its help text.", ""]
+    for f in fields(cls):
+        flag = "--" + (f.metadata["flag"] or f.name).replace("_", "-")
+        extra = ", beyond the assignment" if f.metadata["beyond"] else ""
+        choices = f", one of {', '.join(map(str, f.metadata['choices']))}" if f.metadata["choices"] else ""
+        lines += [f"{f.name} : {f.type} = {f.default!r}  ({flag}{extra})", f"    {f.metadata['help']}{choices}"]
+    return "\n".join("    " + line if line else line for line in lines)
+
+
+TrainConfig.__doc__ = (TrainConfig.__doc__ or "").rstrip() + "\n" + _fields_doc(TrainConfig) + "\n"
+
 #: the options beyond the assignment and their defaults (which reproduce its training exactly)
 EXTENSION_DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.metadata["beyond"]}

@@ -25,6 +25,7 @@ from . import layers
 from .layers import softmax
 from .network import KLayerNet
 from .optimizers import SGD, Adam, make_optimizer
+from .progress import reporter, result_html, result_line
 from .schedule import decayed_eta
 from .whitening import fold_into_first_layer, whitening
 
@@ -61,12 +62,18 @@ class TrainResult:
     final_test_flips: dict[str, dict[str, float]] | None = None  # trained with flips, evaluated without: with them
     adaptive_bn: dict[str, dict[str, float]] | None = None  # BN networks: test metrics, see dd2424.adaptive_bn
 
+    def __repr__(self) -> str:  # one line, not the whole history
+        return result_line(self)
+
+    def _repr_html_(self) -> str:
+        return result_html(self)
+
 
 def train(
     net: KLayerNet,
     data: DataLike,
     config: TrainConfig,
-    progress: Callable[[dict], None] | None = None,
+    progress: Callable[[dict], None] | bool | None = None,
 ) -> TrainResult:
     """Train ``net`` in place on ``data.train`` and return its history and final accuracies.
 
@@ -74,7 +81,9 @@ def train(
     the mini-batches of an epoch are consecutive slices of that permutation, and a remainder
     smaller than a batch waits for the next epoch's shuffle. A non-finite cost, or a collapse
     that batch normalisation keeps finite (:mod:`dd2424.collapse`), stops the run and sets
-    ``diverged``. ``progress``, if given, is called with each history record.
+    ``diverged``. ``progress``, if a callable, is called with each history record;
+    ``True`` shows a bar over the update steps in a notebook or terminal and record lines elsewhere
+    (:mod:`dd2424.progress`; it moves at the records only, so it changes neither the results nor the time).
     The history evaluates single views; ``test_flips`` applies to the final metrics only. A run
     trained with ``flip`` but without ``test_flips`` also gets ``final_test_flips``: the same
     final network (after PreciseBN, as ``final``) evaluated with test-time flips, so that the
@@ -101,8 +110,8 @@ def train(
         zca, data = whitened.Z, whitened.data
         result.train_seconds += whitened.seconds
 
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is detected below, not warned about
-        _loop(net, data, config, rng, result, progress)
+    with np.errstate(over="ignore", invalid="ignore"), reporter(progress, config.total_steps) as report:
+        _loop(net, data, config, rng, result, report)  # a diverging run is detected there, not warned about
     if not result.diverged:
         if config.precise_bn and net.batch_norm:
             result.final_running_averages = _final_metrics(net, data, config, config.test_flips, ("val", "test"))

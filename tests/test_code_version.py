@@ -52,3 +52,12 @@ def test_comments_and_docstrings_do_not_count():
     assert cv.code_tokens(code) == cv.code_tokens(edited)
     assert cv.code_tokens(code) != cv.code_tokens(code.replace("2 * x", "3 * x"))
     assert cv.code_tokens('x = "a"\n') != cv.code_tokens('x = "b"\n')  # strings that are not docstrings count
+
+
+def test_display_only_modules_compute_nothing_and_stay_out_of_the_version():
+    from dd2424.code_version import DISPLAY_ONLY, computing_modules, package_imports
+
+    assert "progress" in DISPLAY_ONLY and "training" in computing_modules()
+    for name in DISPLAY_ONLY:
+        assert package_imports(name) == set(), f"{name} is display-only and must not import the package's computing code"
+        assert name not in computing_modules()
