@@ -34,7 +34,8 @@ class _Parser(argparse.ArgumentParser):
 def _int_list(text: str) -> tuple[int, ...]:
     fields = text.split(",")
     if any(not v.strip() for v in fields):  # 50,,50 or 50, : a size was left out, never guessed
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 50,50, got {text!r} (an empty field)")
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 50,50, got {text!r} "
+                                         "(an empty field)")
     try:
         values = tuple(int(v) for v in fields)
     except ValueError:
@@ -154,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=_positive(int), default=20, help="mini-batch size (default 20)")
     p.add_argument("--reference", choices=("extended", "float64"), default="extended",
                    help="precision of the numerical cost (default extended)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0, help="seed of the network's initialisation and the random batch (default 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the network's initialisation and the random batch (default 0)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("train", help="train a network on the full split")
