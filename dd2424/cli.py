@@ -34,7 +34,8 @@ class _Parser(argparse.ArgumentParser):
 def _int_list(text: str) -> tuple[int, ...]:
     fields = text.split(",")
     if any(not v.strip() for v in fields):  # 50,,50 or 50, : a size was left out, never guessed
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 50,50, got {text!r} (an empty field)")
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 50,50, got {text!r} "
+                                         "(an empty field)")
     try:
         values = tuple(int(v) for v in fields)
     except ValueError:

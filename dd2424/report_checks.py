@@ -38,7 +38,8 @@ def check_output_dir(root: Path) -> None:
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise ConfigError(f"--output-dir {root}: {existing} is a file, so the folder cannot be created; give another folder")
+        raise ConfigError(f"--output-dir {root}: {existing} is a file, so the folder cannot be created; "
+                          "give another folder")
     try:
         fd, probe = tempfile.mkstemp(prefix=".dd2424-report.", suffix=".probe", dir=existing)
         os.close(fd)
@@ -59,7 +60,8 @@ def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT) -> None:
     match = _ADDRESS.match(address.strip())
     protocol = (match["protocol"] or "tcp").lower() if match else None
     if match is None or protocol not in _PROTOCOLS or not 0 < int(match["port"]) < 65536:
-        raise ConfigError(f"--scheduler {address!r} is not a scheduler address; give tcp://host:port, e.g. tcp://127.0.0.1:8786")
+        raise ConfigError(f"--scheduler {address!r} is not a scheduler address; "
+                          "give tcp://host:port, e.g. tcp://127.0.0.1:8786")
     if importlib.util.find_spec("distributed") is None:
         raise ConfigError("--scheduler needs dask.distributed, which is not installed: pip install 'dd2424[dask]'")
     host, port = match["host"].strip("[]"), int(match["port"])
