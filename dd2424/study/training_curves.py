@@ -66,11 +66,12 @@ CHAPTER = Chapter(
 
 def training_curve_configs(ctx: Context, hidden: Sequence[int], batch_norm: bool, init: str | float, lam: float,
                            seeds: Sequence[int] | None = None, cycles: int | None = None) -> list[TrainConfig]:  # fmt: skip
-    """One configuration per seed (02_training_curves)."""
+    """One configuration per seed (02_training_curves); every run records its per-layer gradient norms along
+    training (``record_grad_norms``), which the report draws for the deep network without and with BN."""
     seeds = ctx.profile.seeds if seeds is None else seeds
     cycles = ctx.profile.cycles if cycles is None else cycles
-    return [ctx.config(hidden=tuple(hidden), batch_norm=batch_norm, init=init, lam=lam, cycles=cycles, seed=s)
-            for s in seeds]  # fmt: skip
+    return [ctx.config(hidden=tuple(hidden), batch_norm=batch_norm, init=init, lam=lam, cycles=cycles, seed=s,
+                       record_grad_norms=True) for s in seeds]  # fmt: skip
 
 
 def depth_name(hidden: Sequence[int]) -> str:
