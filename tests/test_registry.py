@@ -24,9 +24,9 @@ TIMING_KEYS = {"training_seconds", "gradcheck_seconds", "runs"}
 #: count in its tests, and the pipeline's total is checked against the sum over the registry below
 FULL_RUNS = {
     "01_gradient_check": 0,
-    "02_training_curves": 2 * (2 * 3),  # two depths, without and with BN, 3 seeds
-    "03_lambda_search": (6 + 6) * 2 + 3,  # coarse and fine values x 2 search seeds, and the retraining
-    "04_init_sensitivity": 3 * 2 * 3,  # sigma x BN x seed
+    "02_training_curves": 2 * (2 * 10),  # two depths, without and with BN, 10 seeds
+    "03_lambda_search": (6 + 6) * 3 + 10,  # coarse and fine values x 3 search seeds, and the retraining with 10
+    "04_init_sensitivity": 3 * 2 * 10,  # sigma x BN x seed
     "05_beyond": (1 + 11) * 3,  # the baseline and 11 ingredients that train (3 trials included), every seed
     "06_pictures": 0,
 }
@@ -128,8 +128,8 @@ def test_open_chapter_gives_the_context_its_part_and_settings(real_data):
     ctx = open_chapter("02_training_curves", {"profile": "smoke", "hidden": [50, 30, 20, 20, 10, 10, 10, 10]})
     assert ctx.part == "02_training_curves-9layer" and ctx.suffix == "-hidden=50,30,20,20,10,10,10,10"
     assert ctx.settings is None and ctx.profile.name == "smoke"
-    ctx = open_chapter("05_beyond", {"profile": "smoke", "ablation_wide": "[16, 8]", "seeds": [3]})
-    assert ctx.part == "05_beyond" and ctx.settings.ablation_wide == (16, 8) and ctx.profile.seeds == (3,)
+    ctx = open_chapter("05_beyond", {"profile": "smoke", "ablation_wide": "[16, 8]", "ablation_seeds": [3]})
+    assert ctx.part == "05_beyond" and ctx.settings.ablation_wide == (16, 8) and ctx.settings.ablation_seeds == (3,)
     assert ctx.settings.ablation_longer == 2  # the smoke profile's, not overridden
 
 
@@ -161,11 +161,11 @@ def test_each_training_curves_step_trains_both_networks_of_its_depth_as_before()
     ctx.profile = get_profile("full")
     for step, (depth, hidden) in zip(registry.chapter_of("02_training_curves").steps, training_curves.DEPTHS):
         configs = training_curves.pair_configs(ctx, step.parameters["hidden"], "he", 0.005)
-        expected = [ctx.config(hidden=hidden, batch_norm=bn, init="he", lam=0.005, cycles=2, seed=s)
-                    for bn in (False, True) for s in (0, 1, 2)]  # fmt: skip
+        expected = [ctx.config(hidden=hidden, batch_norm=bn, init="he", lam=0.005, cycles=2, seed=s, record_grad_norms=True)
+                    for bn in (False, True) for s in range(10)]  # fmt: skip
         assert [c.to_dict() for c in configs] == [c.to_dict() for c in expected]
         split = training_curves.split_by_batch_norm([{"config": c.to_dict()} for c in configs])
-        assert [len(split[bn]) for bn in (False, True)] == [3, 3]
+        assert [len(split[bn]) for bn in (False, True)] == [10, 10]
         assert training_curves.depth_name(hidden) == depth == step.parameters["name"]
 
 

@@ -43,7 +43,7 @@ def test_non_default_parameters_name_their_outputs():
     assert _suffix("02_training_curves", name="3layer", hidden=[50, 50], lam=0.02) == "-name=3layer_lam=0.02"
     assert _suffix("02_training_curves", name="9layer", hidden=[50, 30, 20, 20, 10, 10, 10, 10]) == ""  # a step's own
     assert _suffix("06_pictures", n_mistakes=4) == "-n_mistakes=4"
-    assert _suffix("05_beyond", ablation_wide=[64, 32], seeds=(0, 1)) == "-seeds=0,1_ablation_wide=64,32"
+    assert _suffix("05_beyond", ablation_wide=[64, 32], ablation_seeds=(0, 1)) == "-ablation_seeds=0,1_ablation_wide=64,32"
     assert _suffix("01_gradient_check", gradcheck_hidden=[[8], [8, 8]]) == "-gradcheck_hidden=8+8,8"
 
 

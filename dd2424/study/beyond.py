@@ -36,16 +36,17 @@ class LadderSettings(ChapterSettings):
     ablation_batch: int = 250  # mini-batch size from the "width" step on
     ablation_longer: int = 8  # the "longer training" step multiplies n_s by this
     ablation_threads: int = 2  # BLAS threads per run of the ladder
+    ablation_seeds: tuple[int, ...] = (0, 1, 2)  # seeds of every row (a wide row costs a minute or more per seed)
 
     def check(self) -> None:
         check_positive(self, "ablation_batch", "ablation_longer", "ablation_threads")
-        check_non_empty(self, "ablation_wide")
+        check_non_empty(self, "ablation_wide", "ablation_seeds")
 
 
 SETTINGS = {
     "full": LadderSettings(),
-    "quick": LadderSettings(),
-    "smoke": LadderSettings(ablation_wide=(64, 32), ablation_longer=2, ablation_threads=1),
+    "quick": LadderSettings(ablation_seeds=(0, 1)),
+    "smoke": LadderSettings(ablation_wide=(64, 32), ablation_longer=2, ablation_threads=1, ablation_seeds=(0, 1)),
 }
 
 
@@ -53,7 +54,7 @@ def planned_runs(profile: Profile, settings: LadderSettings) -> int:
     """Training runs of one execution of the notebook: the baseline and every ingredient that trains, each
     with every seed (trials included: every ingredient is judged by the same paired rule)."""
     trained = sum(not i.evaluation_only for i in default_ladder())
-    return (1 + trained) * len(profile.seeds)
+    return (1 + trained) * len(settings.ablation_seeds)
 
 
 def timing(section: Mapping) -> dict[str, float]:
@@ -218,7 +219,7 @@ def summary_part(ctx: Context, rows: Sequence[Row], precise_samples: int, n_trai
     """The summary part: the section ``beyond``, the ladder's table, its dropped trials and its best row."""
     best = best_row(rows)
     return {"beyond": {
-        "rows": table_rows(rows), "dropped": dropped_rows(rows), "seeds": list(ctx.profile.seeds),
+        "rows": table_rows(rows), "dropped": dropped_rows(rows), "seeds": list(ctx.settings.ablation_seeds),
         "figure": ctx.name(FIGURE), "table": ctx.name(TABLE), "dropped_table": ctx.name(DROPPED_TABLE),
         "best": {"step": best.name, "description": describe_best(best.records[0]["config"], n_train),
                  "train_seconds": training_seconds(best), "machine": best.records[0].get("machine"),

@@ -46,8 +46,8 @@ class LambdaSettings(ChapterSettings):
 
 _DECADES = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 SETTINGS = {
-    "full": LambdaSettings(_DECADES, lambda_search_seeds=(0, 1), lambda_fine_n=6, lambda_fine_seed=0, final_cycles=3,
-                           final_seeds=(0, 1, 2)),
+    "full": LambdaSettings(_DECADES, lambda_search_seeds=(0, 1, 2), lambda_fine_n=6, lambda_fine_seed=0, final_cycles=3,
+                           final_seeds=tuple(range(10))),
     "quick": LambdaSettings(_DECADES, lambda_search_seeds=(0,), lambda_fine_n=4, lambda_fine_seed=0, final_cycles=3,
                             final_seeds=(0, 1)),
     "smoke": LambdaSettings((1e-3, 1e-2, 1e-1), lambda_search_seeds=(0,), lambda_fine_n=2, lambda_fine_seed=0,

@@ -64,7 +64,7 @@ class ChapterSettings:
 
 
 PROFILES: dict[str, Profile] = {
-    "full": Profile(name="full", n_train=None, n_val=None, n_test=None, n_s=2250, cycles=2, seeds=(0, 1, 2)),
+    "full": Profile(name="full", n_train=None, n_val=None, n_test=None, n_s=2250, cycles=2, seeds=tuple(range(10))),
     "quick": Profile(name="quick", n_train=10000, n_val=None, n_test=None, n_s=500, cycles=2, seeds=(0, 1)),
     "smoke": Profile(name="smoke", n_train=1000, n_val=200, n_test=500, n_s=20, cycles=1, seeds=(0, 1)),
 }  # fmt: skip
