@@ -129,12 +129,15 @@ def first_heading(nb) -> str | None:
 def number_headings(html: str) -> str:
     """Write the section numbers into the report's ``<h1>``-``<h3>`` (1, 1.1, 1.1.1, as in the PDF).
 
-    Only the headings inside ``<main>`` are numbered (not the page title); each gets a leading
-    ``<span class="dd2424-secnum">``.
+    Only the headings inside ``<main>`` after the title block are numbered (not the page title);
+    each gets a leading ``<span class="dd2424-secnum">``.
     """
     start = html.find("<main")
     if start < 0:
         return html
+    title = html.find('class="dd2424-title"', start)
+    if title >= 0:
+        start = html.find("</header>", title)
     counters = [0, 0, 0]
 
     def number(match: re.Match) -> str:

@@ -16,7 +16,8 @@ every citation with those numbers, drops the caption paragraphs shown in the not
 each float's number and caption in its output's metadata (``dd2424_float``), from which the
 LaTeX template writes a ``figure``/``table`` float with ``\\caption`` and ``\\hypertarget`` and the
 HTML template a ``<figure id=...>`` with a ``<figcaption>`` and the caption as the image's alt
-text. :func:`float_problems` lists floats nobody cites and citations of floats nobody shows.
+text. :func:`float_problems` lists floats nobody cites, floats shown before their first citation
+and citations of floats nobody shows. Cite a float before showing it.
 
 :func:`declare_authors` sets the report's author line the same way (``nb.metadata.authors``).
 """
@@ -131,30 +132,41 @@ def float_numbers(nb) -> dict[str, int]:
     return numbers
 
 
-def _markdown_texts(nb):
+def _events(nb):
+    """The report in reading order: ``("text", markdown)`` for every Markdown text, ``("float", key)`` for every float."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            yield cell.source
+            yield "text", cell.source
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            if "text/markdown" in output.get("data", {}) and CAPTION_OF not in output.get("metadata", {}):
-                yield output["data"]["text/markdown"]
-            info = output.get("metadata", {}).get(FLOAT)
-            if info:
-                yield info["caption"]
+            meta = output.get("metadata", {})
+            if "text/markdown" in output.get("data", {}) and CAPTION_OF not in meta and FLOAT not in meta:
+                yield "text", output["data"]["text/markdown"]
+            if meta.get(FLOAT):
+                yield "float", meta[FLOAT]["key"]
+                yield "text", meta[FLOAT]["caption"]
 
 
 def float_problems(nb) -> list[str]:
-    """What is wrong with the floats of an executed report: uncited floats, citations of unknown ones, bad order."""
+    """What is wrong with the floats of an executed report, in words; empty when nothing is.
+
+    A float that no text cites, a citation of a float that is not shown, and a float shown
+    before the text first cites it (LaTeX may then print it a page before its citation).
+    """
     numbers = float_numbers(nb)
     anchors = {anchor(k): k for k in numbers}
     cited: set[str] = set()
-    problems = []
-    for text in _markdown_texts(nb):
-        for match in CITATION.finditer(text):
+    problems, early = [], []
+    for event, value in _events(nb):
+        if event == "float":
+            if value not in cited:
+                early.append(value)
+            continue
+        for match in CITATION.finditer(value):
             if match.group(2) in anchors:
                 cited.add(anchors[match.group(2)])
             else:
                 problems.append(f"{match.group(0)!r} cites {match.group(2)}, which no figure or table has")
+    problems += [f"{WORDS[kind_of(k)]} {numbers[k]} ({k}) is shown before the text cites it" for k in early if k in cited]
     problems += [f"{WORDS[kind_of(k)]} {n} ({k}) is never cited in the text" for k, n in numbers.items() if k not in cited]
     return problems
 
