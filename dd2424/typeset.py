@@ -6,6 +6,8 @@ each function wrote:
 
 - a number in e-notation (``1e-05``, ``5.9e-8``) becomes a power of ten in LaTeX maths
   (``$10^{-5}$``, ``$5.9 \\times 10^{-8}$``), the form :func:`fmt_power` writes;
+- a decimal below 0.01 (``0.001``, ``0.00346``; not ``0.00``) becomes a power of ten too, so that
+  ``between 1e-5 and 0.001`` reads ``between $10^{-5}$ and $10^{-3}$``;
 - ``lambda``, ``sigma``, ``eta`` or ``epsilon`` followed by a number becomes the symbol, ``=`` and
   the number as a power of ten (``lambda 0.0001`` -> ``$\\lambda$ = $10^{-4}$``);
 - in a pipe table, the words ``lambda``, ``sigma``, ``gamma``, ``beta``, ``eta`` and ``epsilon``
@@ -33,6 +35,7 @@ POWER_COLUMNS = ("lambda", "sigma", "eta")
 _PROTECTED = re.compile(r"(`+)[^`]*?\1|\$\$.+?\$\$|\$[^$\n]+?\$|\]\([^)]*\)|<[^>\n]+>", re.S)
 _E_NUMBER = r"\d+(?:\.\d+)?[eE][+-]?\d+"
 _E_NOTATION = re.compile(rf"(?<![\w.]){_E_NUMBER}(?![\w]|\.\d)")
+_SMALL_DECIMAL = re.compile(r"(?<![\w.])0\.00\d*[1-9]\d*(?![\w]|\.\d)")
 _NUMBER = rf"(?:{_E_NUMBER}|\d+(?:\.\d+)?)"
 _GREEK_VALUE = re.compile(rf"\b(lambda|sigma|eta|epsilon)(\s+=)?\s+({_NUMBER})(?![\w]|\.\d)")
 _GREEK_WORD = re.compile(r"\b(lambda|sigma|gamma|beta|eta|epsilon)\b")
@@ -105,6 +108,7 @@ def _outside_protected(text: str, change) -> str:
 def _typeset_prose(text: str) -> str:
     text = _GREEK_VALUE.sub(lambda m: f"${SYMBOLS[m.group(1)]}$ = {_power_of_written(m.group(3))}", text)
     text = _E_NOTATION.sub(lambda m: _power_of_written(m.group(0)), text)
+    text = _SMALL_DECIMAL.sub(lambda m: _power_of_written(m.group(0)), text)
     text = _PERCENT.sub(rf"\1{NBSP}\2", text)
     return _PLUS_MINUS.sub(rf"\1{NBSP}±{NBSP}", text)
 
