@@ -14,7 +14,9 @@ each function wrote:
   of the header row (and cells that are only one of those words) become symbols, and the plain
   decimals of a λ, σ or η column become powers of ten;
 - the space before ``%`` and those around ``±`` between numbers become non-breaking, so that
-  ``83 %`` and ``53.37 ± 0.24`` never break over a line.
+  ``83 %`` and ``53.37 ± 0.24`` never break over a line;
+- a hyphen that is the sign of a number (``-0.64``, not ``3-layer`` or ``2026-11-29``) becomes
+  a minus sign (``−0.64``).
 
 Code spans, mathematics and link targets are left as they are.
 """
@@ -41,6 +43,8 @@ _GREEK_VALUE = re.compile(rf"\b(lambda|sigma|eta|epsilon)(\s+=)?\s+({_NUMBER})(?
 _GREEK_WORD = re.compile(r"\b(lambda|sigma|gamma|beta|eta|epsilon)\b")
 _PERCENT = re.compile(r"(\d) (%)")
 _PLUS_MINUS = re.compile(r"(\d) ± (?=\d)")
+_SIGN = re.compile(r"(?<![\w.\-])-(?=\d)")
+MINUS = "\u2212"
 _DECIMAL = re.compile(r"^\s*\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\s*$")
 
 
@@ -106,6 +110,7 @@ def _outside_protected(text: str, change) -> str:
 
 
 def _typeset_prose(text: str) -> str:
+    text = _SIGN.sub(MINUS, text)  # first: the maths written below has its own signs
     text = _GREEK_VALUE.sub(lambda m: f"${SYMBOLS[m.group(1)]}$ = {_power_of_written(m.group(3))}", text)
     text = _E_NOTATION.sub(lambda m: _power_of_written(m.group(0)), text)
     text = _SMALL_DECIMAL.sub(lambda m: _power_of_written(m.group(0)), text)

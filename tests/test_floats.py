@@ -140,6 +140,8 @@ def test_prose_gets_powers_of_ten_and_unbreakable_percentages_but_code_and_maths
     assert "`run-1e5.json`" in text and "$\\lambda = 0.005$" in text and "(#x-1e5)" in text
     assert typeset_markdown("between 1e-5 and 0.001, lambda = 0.00346, +0.00 points, 0.01") == \
         "between $10^{-5}$ and $10^{-3}$, $\\lambda$ = $3.46 \\times 10^{-3}$, +0.00 points, 0.01"  # fmt: skip
+    assert typeset_markdown("| gain |\n|---:|\n| -0.64 |\n\n3-layer, 2026-11-29, (-0.7 points)") == \
+        "| gain |\n|---:|\n| \u22120.64 |\n\n3-layer, 2026-11-29, (\u22120.7 points)"  # fmt: skip
     assert f"83{NBSP}%" in text and f"53.37{NBSP}±{NBSP}0.24{NBSP}%" in text
 
 
