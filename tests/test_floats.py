@@ -193,6 +193,28 @@ def test_the_latex_has_captioned_floats_with_targets_and_no_breakable_tables(sho
     assert "83~\\%" in tex  # no line break before the percent sign
 
 
+def test_a_table_too_long_for_a_page_is_a_longtable_whose_header_repeats(shown, tmp_path):
+    _skip_without("pandoc")
+    from nbconvert import LatexExporter
+
+    f = floats.Floats()
+    long = TABLE + "".join(f"| fine | 0.001 | 0.1 | {i} |\n" for i in range(45))
+    from IPython.display import Markdown, display
+
+    display(Markdown(f"{f.ref('tab:long')} and {f.ref('tab:short')}."))
+    f.table("tab:long", long, "a long table.")
+    f.table("tab:short", TABLE, "a short table.")
+    nb = new_notebook()
+    nb.cells = [new_code_cell("", outputs=list(shown))]
+    exporter = LatexExporter(config=export._config(), template_name=export.LATEX_TEMPLATE,
+                             extra_template_basedirs=[str(export.TEMPLATES)])  # fmt: skip
+    resources = {"metadata": {"name": "t", "path": str(tmp_path)},
+                 "dd2424_pandoc_args": [f"--lua-filter={export.TABLES_FILTER}"]}  # fmt: skip
+    body = exporter.from_notebook_node(export._prepared(nb), resources=resources)[0].split("\\begin{document}")[1]
+    assert body.count("\\begin{longtable}") == 1 and "\\endhead" in body and body.count("\\begin{table}[htbp]") == 1
+    assert body.index("\\hypertarget{tab-long}") < body.index("\\begin{longtable}") < body.index("\\hypertarget{tab-short}")
+
+
 def _pages(pdf: Path) -> list[str]:
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     n = int(re.search(r"Pages:\s+(\d+)", info).group(1))

@@ -5,12 +5,15 @@
 -- column at least as wide as its longest word (no one-word-wide columns, nothing to hyphenate),
 -- the rest of the width shared in proportion to how much more each column would like; if that
 -- does not fit at \small, the table is set in \footnotesize. Header cells are never hyphenated.
--- Every table is written as a booktabs `tabular` (never pandoc's longtable, which may break over
--- pages): the report's template puts it in a numbered `table` float with its caption.
+-- Every table of at most LONG_ROWS rows is written as a booktabs `tabular` (never pandoc's
+-- longtable, which may break over pages): the report's template puts it in a numbered `table`
+-- float with its caption. A longer table, which no page holds, stays pandoc's longtable, whose
+-- header row repeats on every page (the template then writes its caption without a float).
 -- Maths in a cell is measured by what it shows (`$3 \times 10^{-5}$`: 7 characters), not its source.
 -- Inline code and words longer than 24 characters without spaces (hashes) may break anywhere.
 
 local CHARS = { normal = 80, small = 88, footnotesize = 104 }  -- characters per 16 cm line
+local LONG_ROWS = 40  -- as LONG_TABLE_ROWS in index.tex.j2
 local PAD, TIGHT_PAD = 2.5, 1.3  -- 2 \tabcolsep in characters: 6pt (LaTeX's default) and 3pt (the widest tables)
 
 local function cells_of(row)
@@ -111,6 +114,14 @@ function Table(tbl)
       end
       tbl.colspecs[j] = { align, widths[j] / total }
     end
+  end
+  local rows = 0
+  for _, body in ipairs(tbl.bodies) do rows = rows + #body.body end
+  if rows > LONG_ROWS then
+    if size then
+      return { pandoc.RawBlock("latex", "\\begingroup\\" .. size), tbl, pandoc.RawBlock("latex", "\\endgroup") }
+    end
+    return tbl
   end
   return pandoc.RawBlock("latex", tabular(tbl, size))
 end
