@@ -4,12 +4,20 @@ Both go through nbconvert with small templates kept in this package (``templates
 
 - ``dd2424_latex`` (extends nbconvert's ``latex``): A4 with 2.5 cm margins (a 16 cm = 6.3 in
   text width, the width :mod:`dd2424.plotting` draws its figures at), the notebook's metadata
-  title, figures floated ``[htbp]`` together with their ``*Figure N: ...*`` caption,
-  ``\\raggedbottom``, printed lines and long hashes broken, and Markdown tables fitted to the
-  text width by the pandoc filter ``templates/dd2424_latex/tables.lua``;
+  title and authors, every figure and table a numbered ``[htbp]`` float with its caption and a
+  hyperlink target, floats kept inside their section (a float barrier at every section and
+  subsection), ``\\raggedbottom``, printed lines and long hashes broken, and Markdown tables
+  set as unbreakable ``tabular``\\ s fitted to the text width by the pandoc filter
+  ``templates/dd2424_latex/tables.lua``;
 - ``dd2424_html`` (extends ``lab``): a self-contained page that loads nothing from the network
-  (no require.js, MathJax or mermaid), a visible title and numbered sections. The mathematics
-  is written as MathML at export time (latex2mathml), which browsers render natively.
+  (no require.js, MathJax or mermaid), a visible title and author line, numbered sections (the
+  numbers written into the headings) and every figure and table a ``<figure>`` with an id, a
+  ``<figcaption>`` and, for images, the caption as alt text. The mathematics is written as
+  MathML at export time (latex2mathml), which browsers render natively.
+
+Before either, :mod:`dd2424.floats` numbers the figures and tables and resolves the citations
+of them in the text, and :func:`dd2424.typeset.typeset_markdown` puts every Markdown text in the
+report's number style (powers of ten, Greek symbols, no break before ``%``).
 
 Both files are written to temporary names in the report folder, made mode 0644 and renamed
 only when everything is written (the PDF failing leaves the previous files alone).
@@ -17,6 +25,7 @@ only when everything is written (the PDF failing leaves the previous files alone
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -24,6 +33,9 @@ import tempfile
 from html import escape
 from pathlib import Path
 from typing import Callable
+
+from .floats import float_problems, prepare
+from .typeset import plain_text
 
 REPORT_NAME = "dd2424-report"
 LATEX_PACKAGES = "texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc"
@@ -35,8 +47,6 @@ EXIT_FAILED = 1
 TEMPLATES = Path(__file__).parent / "templates"
 HTML_TEMPLATE, LATEX_TEMPLATE = "dd2424_html", "dd2424_latex"
 TABLES_FILTER = TEMPLATES / LATEX_TEMPLATE / "tables.lua"
-#: a figure's caption paragraph, as the report notebook writes it after the figure
-CAPTION = re.compile(r"^\s*[*_](Figure|Fig\.)\s+\d+")
 FILE_MODE = 0o644
 
 
@@ -52,6 +62,8 @@ def export_report(executed: Path, report_dir: Path, emit: Callable[[str], None] 
     nb = nbformat.read(executed, as_version=4)
     resources = {"metadata": {"name": REPORT_NAME, "path": str(executed.parent)}}
 
+    for problem in float_problems(nb):
+        emit(f"dd2424 report: warning: {problem}")
     report_dir.mkdir(parents=True, exist_ok=True)
     written: list[tuple[Path, Path]] = []
     try:
@@ -85,10 +97,11 @@ def export_html(nb, resources: dict | None = None) -> str:
     """The notebook as one self-contained HTML page (see the module docstring)."""
     exporter = _html_exporter_class()(config=_config(), template_name=HTML_TEMPLATE,
                                       extra_template_basedirs=[str(TEMPLATES)])  # fmt: skip
+    exporter.register_filter("dd2424_plain", plain_text)
     resources = dict(resources or {"metadata": {"name": REPORT_NAME, "path": "."}})
     resources["dd2424_first_heading"] = first_heading(nb)
-    html, _ = exporter.from_notebook_node(nb, resources=resources)
-    return html
+    html, _ = exporter.from_notebook_node(_prepared(nb), resources=resources)
+    return number_headings(html)
 
 
 def export_pdf(nb, resources: dict | None = None) -> bytes:
@@ -96,10 +109,9 @@ def export_pdf(nb, resources: dict | None = None) -> bytes:
     from nbconvert import PDFExporter
 
     exporter = PDFExporter(config=_config(), template_name=LATEX_TEMPLATE, extra_template_basedirs=[str(TEMPLATES)])
-    exporter.register_preprocessor(_caption_preprocessor_class(), enabled=True)
     resources = dict(resources or {"metadata": {"name": REPORT_NAME, "path": "."}})
     resources["dd2424_pandoc_args"] = [f"--lua-filter={TABLES_FILTER}"]
-    pdf, _ = exporter.from_notebook_node(nb, resources=resources)
+    pdf, _ = exporter.from_notebook_node(_prepared(nb), resources=resources)
     return pdf
 
 
@@ -112,6 +124,30 @@ def first_heading(nb) -> str | None:
                 if match:
                     return match.group(1)
     return None
+
+
+def number_headings(html: str) -> str:
+    """Write the section numbers into the report's ``<h1>``-``<h3>`` (1, 1.1, 1.1.1, as in the PDF).
+
+    Only the headings inside ``<main>`` after the title block are numbered (not the page title);
+    each gets a leading ``<span class="dd2424-secnum">``.
+    """
+    start = html.find("<main")
+    if start < 0:
+        return html
+    title = html.find('class="dd2424-title"', start)
+    if title >= 0:
+        start = html.find("</header>", title)
+    counters = [0, 0, 0]
+
+    def number(match: re.Match) -> str:
+        level = int(match.group(1)) - 1
+        counters[level] += 1
+        counters[level + 1 :] = [0] * (2 - level)
+        label = ".".join(str(c) for c in counters[: level + 1])
+        return f'{match.group(0)}<span class="dd2424-secnum">{label}</span> '
+
+    return html[:start] + re.sub(r"<h([1-3])(?:\s[^>]*)?>", number, html[start:])
 
 
 def latex_to_mathml(tex: str, display: str = "inline") -> str:
@@ -184,35 +220,11 @@ def _html_exporter_class():
     return ReportHTMLExporter
 
 
-def _caption_preprocessor_class():
-    """A preprocessor that moves a figure's caption paragraph (the next output) into the figure's metadata.
-
-    The LaTeX template then floats the figure and its caption together.
-    """
-    from nbconvert.preprocessors import Preprocessor
-
-    class FigureCaptionPreprocessor(Preprocessor):
-        def preprocess_cell(self, cell, resources, index):
-            if cell.cell_type != "code":
-                return cell, resources
-            outputs = []
-            for output in cell.get("outputs", []):
-                data = output.get("data", {})
-                previous = outputs[-1] if outputs else None
-                if (
-                    previous is not None
-                    and "text/markdown" in data
-                    and CAPTION.match(data["text/markdown"])
-                    and {"application/pdf", "image/png", "image/jpeg"} & set(previous.get("data", {}))
-                    and "dd2424_caption" not in previous.setdefault("metadata", {})
-                ):
-                    previous["metadata"]["dd2424_caption"] = data["text/markdown"]
-                    continue
-                outputs.append(output)
-            cell.outputs = outputs
-            return cell, resources
-
-    return FigureCaptionPreprocessor
+def _prepared(nb):
+    """A copy of ``nb`` with its floats numbered, citations resolved and text typeset (:func:`dd2424.floats.prepare`)."""
+    nb = copy.deepcopy(nb)
+    prepare(nb)
+    return nb
 
 
 def _temp_file(folder: Path, content: bytes) -> Path:

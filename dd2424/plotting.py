@@ -19,6 +19,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from .files import atomic_path
+from .typeset import fmt_power
 
 #: the report's text width: A4 with 2.5 cm margins (dd2424/templates/dd2424_latex), in inches.
 #: Figures are drawn at this width so that the PDF shows them at 100 %: the font sizes below
@@ -127,7 +128,7 @@ def _curves_legend(fig: Figure, *curves: Mapping) -> None:
 
 
 def plot_lambda_search(rows: Sequence[Mapping], chosen: float, interval: tuple[float, float] | None = None) -> Figure:
-    """Accuracy vs lambda (log x): validation (used for the choice) and test (only reported)."""
+    """Accuracy vs lambda (log x, the symbols in mathtext): validation (used for the choice) and test (only reported)."""
     with matplotlib.rc_context(STYLE):
         fig = _figure(TEXT_WIDTH, 3.3)
         ax = fig.subplots()
@@ -144,13 +145,13 @@ def plot_lambda_search(rows: Sequence[Mapping], chosen: float, interval: tuple[f
             ax.errorbar(lams, val, yerr=val_err, fmt=marker, color=VAL_COLOR, ms=5, capsize=3,
                         label=f"validation, {stage}")  # fmt: skip
             ax.plot(lams, test, marker, color=TEST_COLOR, ms=5, mfc="none", label=f"test, {stage} (not used)")
-        ax.axvline(chosen, color="k", ls="--", lw=1, label=f"chosen lambda {chosen:.3g}")
+        ax.axvline(chosen, color="k", ls="--", lw=1, label=rf"chosen $\lambda$ = {fmt_power(chosen)}")
         ax.set_xscale("log")
         ax.margins(x=0.05)  # the end points' markers off the frame
-        ax.set_xlabel("lambda (L2 regularisation)")
+        ax.set_xlabel(r"$\lambda$ (L2 regularisation)")
         ax.set_ylabel("accuracy (%)")
         fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", frameon=False)
-        ax.set_title("lambda search, 3-layer network with BN")
+        ax.set_title(r"$\lambda$ search, 3-layer network with BN")
     return fig
 
 
@@ -172,7 +173,7 @@ def plot_sensitivity_grid(cells: Sequence[Mapping], sigmas: Sequence[float]) -> 
             _band(ax, curves["step"], curves["val_loss"], VAL_COLOR, "validation")
             test = cell["test_accuracy"]
             acc = "diverged" if not test["n"] else f"test {100 * test['mean']:.1f} ± {100 * test['std']:.1f} %"
-            ax.set_title(f"{'with' if cell['batch_norm'] else 'without'} BN, sigma {cell['sigma']:g}\n{acc}")
+            ax.set_title(f"{'with' if cell['batch_norm'] else 'without'} BN, $\\sigma$ = {fmt_power(cell['sigma'])}\n{acc}")
             if row == 1:
                 ax.set_xlabel("update step")
             if col == 0:
@@ -181,7 +182,7 @@ def plot_sensitivity_grid(cells: Sequence[Mapping], sigmas: Sequence[float]) -> 
         if limits:
             axes[0][0].set_ylim(*limits)
         _curves_legend(fig, *(c["curves"] for c in cells))
-        fig.suptitle("Sensitivity to the initial weight scale sigma (3-layer network [50, 50])")
+        fig.suptitle(r"Sensitivity to the initial weight scale $\sigma$ (3-layer network [50, 50])")
     return fig
 
 

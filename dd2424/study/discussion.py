@@ -13,7 +13,7 @@ import math
 from typing import Mapping, Sequence
 
 from .stats import Comparison, compare
-from .tables import fmt_num, fmt_pct, plural
+from .tables import fmt_pct, fmt_power, plural
 
 INPUT_DIMS = 3072
 CHANCE = 0.1
@@ -80,13 +80,13 @@ def initialisation(sensitivity: Mapping, hidden: Sequence[int]) -> str:
     product = math.prod(gains)
     text = (f"With {plural(len(hidden) + 1, 'layer')} and every weight drawn from $N(0, \\sigma^2)$, a layer with "
             f"$d$ inputs scales the spread of its input by about $\\sigma\\sqrt{{d}}$ at the start. For "
-            f"$\\sigma$ = {fmt_num(smallest)} these factors are "
+            f"$\\sigma$ = {fmt_power(smallest)} these factors are "
             + ", ".join(f"{g:.1e}" for g in gains)
             + f", so the output scores start about {product:.0e} times smaller than the input: every class gets the "
             f"same probability, and the gradient of each weight matrix carries the product of the tiny weights above "
             f"it. ")  # fmt: skip
     if stuck:
-        which = f"$\\sigma$ = {_join([fmt_num(s) for s in stuck])}"
+        which = f"$\\sigma$ = {_join([fmt_power(s) for s in stuck])}"
         text += (f"Without BN, the network with {which} never left "
                  f"this state: its test accuracy is {pct(grid[(stuck[-1], False)])}, one constant prediction, on every "
                  f"seed, because the L2 penalty pulls the weights towards zero faster than these gradients can grow "
@@ -96,14 +96,14 @@ def initialisation(sensitivity: Mapping, hidden: Sequence[int]) -> str:
     trained = [s for s in sigmas if s not in stuck]
     if len(trained) > 1:
         c = compare(grid[(trained[0], False)], grid[(trained[-1], False)])
-        text += (f"Between $\\sigma$ = {fmt_num(trained[0])} and {fmt_num(trained[-1])} the network without BN "
+        text += (f"Between $\\sigma$ = {fmt_power(trained[0])} and {fmt_power(trained[-1])} the network without BN "
                  + (f"loses {points(c)}. " if c.real and c.difference > 0 else "reaches about the same accuracy. "))
     if all_bn_train:
         values = ", ".join(pct(grid[(s, True)]) for s in sigmas)
         text += (f"With BN the scale of the weights no longer matters at the start: the normalisation divides each "
                  f"layer's scores by their own standard deviation, whatever $\\sigma$ made it, and the backward pass "
                  f"multiplies the gradient by the same factor, so every $\\sigma$ trains alike ({values} for "
-                 f"$\\sigma$ = {', '.join(fmt_num(s) for s in sigmas)}).")  # fmt: skip
+                 f"$\\sigma$ = {', '.join(fmt_power(s) for s in sigmas)}).")  # fmt: skip
     return text
 
 
@@ -116,12 +116,12 @@ def lambda_search(search: Mapping, default: Mapping) -> str:
     coarse = sorted(search["coarse"], key=lambda r: r["lam"])
     low, high = coarse[0], coarse[-1]
     text = (f"The validation accuracy is flat near its optimum: {len(close)} of the {len(rows)} values of $\\lambda$ tried "
-            f"are within the spread across seeds of the best one, between $\\lambda$ = {fmt_num(lo, 2)} and "
-            f"{fmt_num(hi, 2)}, so the search locates a good range rather than a single best value, and "
-            f"$\\lambda$ = {fmt_num(search['chosen_lambda'], 2)} is one point inside it. ")  # fmt: skip
+            f"are within the spread across seeds of the best one, between $\\lambda$ = {fmt_power(lo)} and "
+            f"{fmt_power(hi)}, so the search locates a good range rather than a single best value, and "
+            f"$\\lambda$ = {fmt_power(search['chosen_lambda'])} is one point inside it. ")  # fmt: skip
     if low["val_mean"] is not None and high["val_mean"] is not None:
-        text += (f"Away from it the two ends behave differently: with almost no penalty ($\\lambda$ = {fmt_num(low['lam'])}) "
-                 f"the network still reaches {fmt_pct(low['val_mean'])} % on validation, while $\\lambda$ = {fmt_num(high['lam'])} "
+        text += (f"Away from it the two ends behave differently: with almost no penalty ($\\lambda$ = {fmt_power(low['lam'])}) "
+                 f"the network still reaches {fmt_pct(low['val_mean'])} % on validation, while $\\lambda$ = {fmt_power(high['lam'])} "
                  f"holds the weights so small that it falls to {fmt_pct(high['val_mean'])} %; too much regularisation "
                  f"costs far more than too little for a network of this size. ")  # fmt: skip
     final = search["final"]

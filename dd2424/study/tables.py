@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from ..files import write_atomic
+from ..typeset import fmt_power  # noqa: F401 (the report's style for lambda, sigma, eta and errors: $3.46 \times 10^{-3}$)
 
 ONE_SEED = "1 seed"
 
@@ -124,11 +125,13 @@ def describe_config(c: Mapping) -> str:
 
 
 def config_title(config: Mapping, n_seeds: int | None = None) -> str:
-    """A figure title, e.g. ``3-layer [50, 50] with BN, lambda 0.005, He init, 2 cycles of 2 x 2250 steps``."""
+    """A figure title in matplotlib mathtext, e.g. ``3-layer [50, 50] with BN, $\\lambda$ = $5 \\times 10^{-3}$, He init, 2 cycles of 2 × 2250 steps``."""
     seeds = f", {plural(n_seeds, 'seed')}" if n_seeds else ""
+    init = config["init"]
+    init_text = init_name(init) if isinstance(init, str) else f"init $\\sigma$ = {fmt_power(init)}"
     return (f"{len(config['hidden']) + 1}-layer {list(config['hidden'])} {'with' if config['batch_norm'] else 'without'} BN, "
-            f"lambda {fmt_num(config['lam'])}, {init_name(config['init'])}, "
-            f"{plural(config['cycles'], 'cycle')} of 2 x {config['n_s']} steps{seeds}")  # fmt: skip
+            f"$\\lambda$ = {fmt_power(config['lam'])}, {init_text}, "
+            f"{plural(config['cycles'], 'cycle')} of 2 × {config['n_s']} steps{seeds}")  # fmt: skip
 
 
 def markdown_table(rows: Sequence[Mapping], columns: Sequence[Column]) -> str:

@@ -5,17 +5,32 @@
 -- column at least as wide as its longest word (no one-word-wide columns, nothing to hyphenate),
 -- the rest of the width shared in proportion to how much more each column would like; if that
 -- does not fit at \small, the table is set in \footnotesize. Header cells are never hyphenated.
+-- Every table of at most LONG_ROWS rows is written as a booktabs `tabular` (never pandoc's
+-- longtable, which may break over pages): the report's template puts it in a numbered `table`
+-- float with its caption. A longer table, which no page holds, stays pandoc's longtable, whose
+-- header row repeats on every page (the template then writes its caption without a float).
+-- Maths in a cell is measured by what it shows (`$3 \times 10^{-5}$`: 7 characters), not its source.
 -- Inline code and words longer than 24 characters without spaces (hashes) may break anywhere.
 
 local CHARS = { normal = 80, small = 88, footnotesize = 104 }  -- characters per 16 cm line
+local LONG_ROWS = 40  -- as LONG_TABLE_ROWS in index.tex.j2
 local PAD, TIGHT_PAD = 2.5, 1.3  -- 2 \tabcolsep in characters: 6pt (LaTeX's default) and 3pt (the widest tables)
 
 local function cells_of(row)
   return row.cells or row[2]
 end
 
+local function shown_math(tex)
+  tex = tex:gsub("\\[%a]+", "x"):gsub("[{}%^_%s]", "")
+  return tex
+end
+
 local function text_of(cell)
-  return pandoc.utils.stringify(cell.contents or cell[5] or cell)
+  local contents = cell.contents or cell[5] or cell
+  contents = pandoc.walk_block(pandoc.Div(contents), {
+    Math = function(m) return pandoc.Str(shown_math(m.text)) end,
+  })
+  return pandoc.utils.stringify(contents)
 end
 
 local function ulen(s)
@@ -28,7 +43,7 @@ local function measure(rows, ncols, natural, longest, numeric)
       if j <= ncols then
         local text = text_of(cell)
         natural[j] = math.max(natural[j], ulen(text))
-        if numeric and text ~= "" and not text:match("^[%d%s%.%+%-eE%%,±%[%]()]+$") then
+        if numeric and text ~= "" and not text:match("^[%d%s%.%+%-eExX%%,±%[%]()]+$") then
           numeric[j] = false
         end
         for word in text:gmatch("%S+") do
@@ -72,7 +87,8 @@ function Table(tbl)
   else
     size, line, pad = "footnotesize\\setlength{\\tabcolsep}{3pt}", CHARS.footnotesize, TIGHT_PAD
   end
-  if line == nil then
+  local widths = nil
+  if line == nil then  -- natural widths (pandoc gives a pipe table with long lines relative ones)
     for j = 1, ncols do
       tbl.colspecs[j] = { tbl.colspecs[j][1], nil }
     end
@@ -84,7 +100,8 @@ function Table(tbl)
       desire = desire + math.max(0, natural[j] - longest[j])
     end
     spare = math.max(0, spare)
-    local widths, total = {}, 0
+    local total = 0
+    widths = {}
     for j = 1, ncols do
       local extra = desire > 0 and spare * math.max(0, natural[j] - longest[j]) / desire or 0
       widths[j] = math.min(natural[j], longest[j] + extra)
@@ -98,10 +115,57 @@ function Table(tbl)
       tbl.colspecs[j] = { align, widths[j] / total }
     end
   end
-  if size then
-    return { pandoc.RawBlock("latex", "\\begingroup\\" .. size), tbl, pandoc.RawBlock("latex", "\\endgroup") }
+  local rows = 0
+  for _, body in ipairs(tbl.bodies) do rows = rows + #body.body end
+  if rows > LONG_ROWS then
+    if size then
+      return { pandoc.RawBlock("latex", "\\begingroup\\" .. size), tbl, pandoc.RawBlock("latex", "\\endgroup") }
+    end
+    return tbl
   end
-  return tbl
+  return pandoc.RawBlock("latex", tabular(tbl, size))
+end
+
+-- a column of the tabular: l/r/c, or a paragraph column of its relative width
+local function column_spec(colspec, ncols)
+  local align, width = colspec[1], colspec[2]
+  local letter = ({ AlignRight = "r", AlignCenter = "c" })[tostring(align)] or "l"
+  if width == nil or width == 0 then
+    return letter
+  end
+  local ragged = ({ r = "\\raggedleft", c = "\\centering" })[letter] or "\\raggedright"
+  -- as pandoc's longtables: the text width less the column gaps, shared in proportion (calc)
+  return string.format(">{%s\\arraybackslash}p{(\\linewidth - %d\\tabcolsep) * \\real{%.4f}}", ragged, 2 * ncols, width)
+end
+
+local function cell_latex(cell)
+  local blocks = cell.contents or cell[5] or {}
+  local text = pandoc.write(pandoc.Pandoc(blocks), "latex")
+  return (text:gsub("%s+$", ""):gsub("\n\n+", " \\newline "))
+end
+
+local function row_latex(row, ncols)
+  local cells = {}
+  for j, cell in ipairs(cells_of(row)) do
+    if j <= ncols then cells[#cells + 1] = cell_latex(cell) end
+  end
+  return table.concat(cells, " & ") .. " \\\\"
+end
+
+function tabular(tbl, size)
+  local ncols = #tbl.colspecs
+  local specs = {}
+  for j = 1, ncols do specs[j] = column_spec(tbl.colspecs[j], ncols) end
+  local out = { "\\begingroup" .. (size and ("\\" .. size) or "") .. "\\renewcommand{\\arraystretch}{1.15}%",
+                "\\begin{tabular}{@{}" .. table.concat(specs) .. "@{}}", "\\toprule" }
+  for _, row in ipairs(tbl.head.rows) do out[#out + 1] = row_latex(row, ncols) end
+  out[#out + 1] = "\\midrule"
+  for _, body in ipairs(tbl.bodies) do
+    for _, row in ipairs(body.body) do out[#out + 1] = row_latex(row, ncols) end
+  end
+  out[#out + 1] = "\\bottomrule"
+  out[#out + 1] = "\\end{tabular}\\endgroup"
+  return table.concat(out, "\n")
 end
 
 local function breakable(text)
