@@ -90,3 +90,25 @@ case "$*" in *download.pytorch.org*) [ {reachable} = pytorch ] ;; *) [ {reachabl
     assert len(calls) == installed and "--index-url https://download.pytorch.org/whl/cpu" in calls[0]
     assert "--retries 0" in calls[0] and all("torch" in c for c in calls)
     assert (venv / ".torch").exists() == (reachable != "none")
+
+
+def test_the_editable_install_builds_without_setuptools_warnings(tmp_path):
+    """``pip install -e .`` builds an editable wheel (PEP 660). With the packages found in the project folder
+    (package-dir ""), setuptools writes one .pth line to that folder and warns about nothing; with an
+    import hook instead it printed a BuildBackendWarning on every install."""
+    import shutil
+    import subprocess
+    import sys
+
+    pytest.importorskip("setuptools")
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "dd2424", src / "dd2424", ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    code = "import setuptools.build_meta as b; print(b.build_editable(%r))" % str(tmp_path / "wheel")
+    proc = subprocess.run([sys.executable, "-W", "default", "-c", code], cwd=src, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    output = proc.stdout + proc.stderr
+    # pip shows setuptools' notices (InformationOnly, SetuptoolsWarning) as "BuildBackendWarning"
+    assert not any(word in output for word in ("Warning", "InformationOnly", "meta path finder")), output[-2000:]
+    assert list((tmp_path / "wheel").glob("*.whl"))
