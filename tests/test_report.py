@@ -91,10 +91,11 @@ def test_profiles_and_the_chapters_settings_of_them():
 
     full = get_profile("full")
     search, sensitivity = lambda_search.CHAPTER.settings_for("full"), init_sensitivity.CHAPTER.settings_for("full")
-    assert full.seeds == (0, 1, 2) and search.final_seeds == (0, 1, 2) and search.final_cycles == 3
+    assert full.seeds == tuple(range(10)) and search.final_seeds == tuple(range(10)) and search.final_cycles == 3
+    assert search.lambda_search_seeds == (0, 1, 2) and search.lambda_fine_n == 6 and search.lambda_fine_grid == 6
     assert full.n_s == 2250 and full.cycles == 2 and full.n_train is None and full.records_per_cycle >= 10
     assert search.lambda_coarse == (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1) and sensitivity.sigmas == (1e-1, 1e-3, 1e-4)
-    assert registry.settings_of(full)["final_seeds"] == [0, 1, 2] and registry.settings_of(full)["name"] == "full"
+    assert registry.settings_of(full)["final_seeds"] == list(range(10)) and registry.settings_of(full)["name"] == "full"
     assert get_profile("smoke", seeds=[3, 4]).seeds == (3, 4)
     with pytest.raises(ConfigError, match="unknown profile"):
         get_profile("fast")
