@@ -105,13 +105,14 @@ def _search(chosen_val, default_val=0.53, final=0.539, seeds=(0, 1, 2)):
 
 def test_lambda_search_says_honestly_when_the_choice_does_not_beat_the_default():
     default = _training()["3layer_bn"]
-    worse = discussion.lambda_search(_search(chosen_val=0.5295), default)
+    worse = discussion.chosen_against_default(_search(chosen_val=0.5295), default)
     assert "does not beat the default" in worse and "better credited to the longer training" in worse
-    assert "flat near its optimum" in worse and "2 of the 6 values" in worse
-    better = discussion.lambda_search(_search(chosen_val=0.545), default)
+    flat = discussion.lambda_search(_search(chosen_val=0.5295), default)
+    assert "flat near its optimum" in flat and "2 of the 6 values" in flat
+    better = discussion.chosen_against_default(_search(chosen_val=0.545), default)
     assert "beats the default" in better and "does not beat" not in better
     assert "two changes at once" in better
-    same = discussion.lambda_search(_search(chosen_val=0.545, final=0.534), default)
+    same = discussion.chosen_against_default(_search(chosen_val=0.545, final=0.534), default)
     assert "the difference is within noise" in same
 
 

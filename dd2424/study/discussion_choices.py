@@ -91,8 +91,8 @@ def lambda_zero_text(sensitivity: Mapping) -> str:
 
 
 def lambda_search(search: Mapping, default: Mapping) -> str:
-    """What the lambda search found: how flat the optimum is (paired against the best value on the search seeds),
-    whether the chosen value beats the default on validation, and what the retrained network gained."""
+    """What the lambda search found: how flat the optimum is (paired against the best value on the search seeds)
+    and how its two ends differ; :func:`chosen_against_default` says what the choice gained over the default."""
     rows = [*search["coarse"], *search["fine"]]
     best = max(rows, key=lambda r: r["val_mean"] if r["val_mean"] is not None else -1)
     per_seed = lambda r: {"seeds": r["seeds"], "values": r.get("val_values") or []}  # noqa: E731
@@ -120,7 +120,6 @@ def lambda_search(search: Mapping, default: Mapping) -> str:
                  f"{fmt_power(high['lam'])} holds the weights so small that it falls to {fmt_pct(high['val_mean'])} %"
                  + ("; too much regularisation costs far more than too little for a network of this size. "
                     if high["val_mean"] < low["val_mean"] else ". "))  # fmt: skip
-    text += chosen_against_default(search, default)
     return text
 
 
