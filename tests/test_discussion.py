@@ -211,3 +211,9 @@ def test_the_confident_mistakes_are_counted_and_discussed_as_label_error_candida
 @pytest.mark.parametrize("items, joined", [(["a"], "a"), (["a", "b"], "a and b"), (["a", "b", "c"], "a, b and c")])
 def test_join(items, joined):
     assert discussion._join(items) == joined
+
+
+def test_one_search_seed_gives_no_verdict_on_the_chosen_lambda():
+    default = _training()["3layer_bn"]
+    text = discussion.chosen_against_default(_search(chosen_val=0.545, seeds=(0,)), default)
+    assert "too few for an interval" in text and "beats" not in text and "1 seed they share" in text

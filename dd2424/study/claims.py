@@ -95,7 +95,8 @@ def points(value: float | None) -> str:
 def interval(d: PairedDifference | Mapping) -> str:
     """``95 % confidence interval [-0.12, +0.64] points, paired over 10 seeds``."""
     d = d.to_dict() if isinstance(d, PairedDifference) else d
-    return f"paired over {d['n']} seeds, 95 % confidence interval [{points(d['low'])}, {points(d['high'])}] points"
+    seeds = f"{d['n']} seed" if d["n"] == 1 else f"{d['n']} seeds"
+    return f"paired over {seeds}, 95 % confidence interval [{points(d['low'])}, {points(d['high'])}] points"
 
 
 def phrase(d: PairedDifference | Mapping, name_a: str, name_b: str, what: str = "test accuracy") -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
-from .claims import paired_stats, pct
+from .claims import interval, paired_stats, pct
 from .discussion_choices import chosen_against_default, initialisation, lambda_search, lambda_zero_text, layer_gains
 from .tables import fmt_pct, plural
 from .wording import CHANCE, INPUT_DIMS, ci, points, stuck
@@ -38,7 +38,7 @@ def batch_norm_at_depth(training: Mapping, figure: str = "the gradient-norm figu
         first = f"At three layers batch normalisation lowers the test accuracy: {numbers}, {points(shallow)} {ci(shallow)}."
     else:
         first = (f"At three layers batch normalisation makes no difference the seeds can tell on the test set ({numbers}; "
-                 f"the paired interval {ci(shallow)} contains zero).")  # fmt: skip
+                 f"{interval(shallow)}, which contains zero).")  # fmt: skip
     train_gap = paired_stats(tr["3layer_bn"], tr["3layer_nobn"])
     if train_gap.verdict == "higher" and train_gap.mean > shallow.mean:
         first += (f" It does more for the fit than for generalisation: the training accuracy rises from "
@@ -73,7 +73,7 @@ def gradient_scales(training: Mapping, figure: str = "the gradient-norm figure")
                            "suit all of them. BN brings every layer's scores back to zero mean and unit variance over the "
                            "mini-batch, so each layer sees inputs on the same scale whatever happened below it, and the "
                            "schedule tuned for the shallow network also trains the deep one.")  # fmt: skip
-    return measured + (" The spread is not much wider without BN than with it, so unequal gradient scales across the "
+    return measured + (f" The spread is {'no' if wide <= narrow else 'not much'} wider without BN than with it, so unequal gradient scales across the "
                        "layers do not explain what BN does for this network, and this measurement leaves the mechanism open.")  # fmt: skip
 
 

@@ -114,12 +114,14 @@ def lambda_search(search: Mapping, default: Mapping) -> str:
                 f"tried, each by a paired difference whose 95 % interval excludes zero. ")  # fmt: skip
     coarse = sorted(search["coarse"], key=lambda r: r["lam"])
     low, high = coarse[0], coarse[-1]
-    if low["val_mean"] is not None and high["val_mean"] is not None:
+    if low["val_mean"] is not None and high["val_mean"] is not None and high["val_mean"] < low["val_mean"]:
         text += (f"Away from it the two ends behave differently: with almost no penalty ($\\lambda$ = {fmt_power(low['lam'])}) "
                  f"the network still reaches {fmt_pct(low['val_mean'])} % on validation, while $\\lambda$ = "
-                 f"{fmt_power(high['lam'])} holds the weights so small that it falls to {fmt_pct(high['val_mean'])} %"
-                 + ("; too much regularisation costs far more than too little for a network of this size. "
-                    if high["val_mean"] < low["val_mean"] else ". "))  # fmt: skip
+                 f"{fmt_power(high['lam'])} holds the weights so small that it falls to {fmt_pct(high['val_mean'])} %; too "
+                 f"much regularisation costs more than too little for a network of this size. ")  # fmt: skip
+    elif low["val_mean"] is not None and high["val_mean"] is not None:
+        text += (f"At the ends of the coarse grid the network reaches {fmt_pct(low['val_mean'])} % on validation with "
+                 f"$\\lambda$ = {fmt_power(low['lam'])} and {fmt_pct(high['val_mean'])} % with {fmt_power(high['lam'])}. ")  # fmt: skip
     return text
 
 
@@ -131,8 +133,11 @@ def chosen_against_default(search: Mapping, default: Mapping) -> str:
     text, beats = "", None
     if chosen is not None and chosen.get("val_values") and chosen["lam"] != lam:
         v = paired_stats({"seeds": chosen["seeds"], "values": chosen["val_values"]}, default["val_accuracy"])
-        beats = v.verdict == "higher"
-        text += (f"On validation the chosen value beats the default $\\lambda$ = {fmt_power(lam)} by {points(v)} {ci(v)}. "
+        beats = None if v.verdict == "undetermined" else v.verdict == "higher"
+        text += (f"On validation the chosen value and the default $\\lambda$ = {fmt_power(lam)} differ by "
+                 f"{100 * v.mean:+.2f} points on the {plural(v.n, 'seed')} they share, too few for an interval. "
+                 if beats is None else
+                 f"On validation the chosen value beats the default $\\lambda$ = {fmt_power(lam)} by {points(v)} {ci(v)}. "
                  if beats else
                  f"On validation the chosen value does not beat the default $\\lambda$ = {fmt_power(lam)}: the paired "
                  f"difference is {100 * v.mean:+.2f} points {ci(v)}, so the search confirms the default's range rather "
