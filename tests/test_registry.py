@@ -25,13 +25,13 @@ TIMING_KEYS = {"training_seconds", "gradcheck_seconds", "runs"}
 FULL_RUNS = {
     "01_gradient_check": 0,
     "02_training_curves": 2 * (2 * 10),  # two depths, without and with BN, 10 seeds
-    "03_lambda_search": (6 + 6) * 3 + 10,  # coarse and fine values x 3 search seeds, and the retraining with 10
-    "04_init_sensitivity": 3 * 2 * 10,  # sigma x BN x seed
-    "05_beyond": (1 + 11) * 3,  # the baseline and 11 ingredients that train (3 trials included), every seed
+    "03_lambda_search": (6 + 6 + 6) * 3 + 10,  # coarse, random fine and grid fine values x 3 search seeds, the retraining
+    "04_init_sensitivity": (3 * 2 + 1) * 10,  # sigma x BN x seed, and the lambda = 0 control
+    "05_beyond": (1 + 11) * 3 + 2,  # the baseline and 11 ingredients that train (3 trials included), every seed; leave-one-out
     "06_pictures": 0,
 }
 SMOKE_RUNS = {"01_gradient_check": 0, "02_training_curves": 2 * (2 * 2), "03_lambda_search": (3 + 2) * 1 + 2,
-              "04_init_sensitivity": 3 * 2 * 2, "05_beyond": (1 + 11) * 2, "06_pictures": 0}  # fmt: skip
+              "04_init_sensitivity": (3 * 2 + 1) * 2, "05_beyond": (1 + 11) * 2 + 2, "06_pictures": 0}  # fmt: skip
 #: the executed notebooks (and summary parts) of the chapters written so far, as saved results name them
 TODAYS_STEPS = ["01_gradient_check", "02_training_curves-3layer", "02_training_curves-9layer", "03_lambda_search",
                 "04_init_sensitivity", "05_beyond", "06_pictures"]  # fmt: skip

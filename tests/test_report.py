@@ -23,7 +23,7 @@ TABLES = ["gradcheck_entries", "gradcheck_maxima", "gradcheck_layers", "training
 SECTIONS = ["Method", "Data", "Results", "Gradient check", "Training curves", "search", "Sensitivity to initialisation",
             "Beyond the assignment", "Discussion", "Reproducibility"]  # fmt: skip
 #: what summary.json holds besides each registered chapter's sections
-SUMMARY_KEYS = ["profile", "generated", "package_version", "code_version", "git_commit", "data", "settings", "seeds",
+SUMMARY_KEYS = ["profile", "generated", "package_version", "code_version", "git_commit", "data", "settings", "seeds", "comparisons",
                 "timing", *(key for chapter in registry.chapters() for key in chapter.summary)]  # fmt: skip
 
 
@@ -35,18 +35,23 @@ def _stats(values):
     return {"mean": mean, "std": std, "n": n, "values": values, "seeds": list(range(len(values)))}
 
 
-def test_a_difference_is_real_only_beyond_the_spread_across_seeds():
+def test_a_difference_is_real_only_when_its_paired_interval_excludes_zero():
     a, b = _stats([0.53, 0.54, 0.535]), _stats([0.51, 0.512, 0.508])
-    assert stats.compare(a, b).real
-    assert "real" in stats.phrase_comparison(a, b, "BN", "no BN") and "higher" in stats.phrase_comparison(a, b, "BN", "no BN")
+    assert stats.compare(a, b).real and stats.compare(a, b).verdict == "higher"
+    text = stats.phrase_comparison(a, b, "BN", "no BN")
+    assert "a real difference" in text and "higher" in text and "95 % confidence interval" in text
     close = _stats([0.52, 0.53, 0.54])
     assert not stats.compare(a, close).real
     assert "no difference is claimed" in stats.phrase_comparison(a, close, "BN", "no BN")
     one = _stats([0.60])
     assert not stats.compare(one, b).real  # one seed: never a claim, however large the gap
-    assert "single seed" in stats.phrase_comparison(one, b, "BN", "no BN")
+    assert "one seed gives no confidence interval" in stats.phrase_comparison(one, b, "BN", "no BN")
     stuck = _stats([0.1, 0.1, 0.1])
     assert not stats.compare(stuck, stuck).real
+    # the same means and spreads, paired differently: shifted seed by seed, the gap is real although the
+    # two mean +- std ranges overlap (the old sum-of-deviations rule would have called it noise)
+    low, high = _stats([0.50, 0.52, 0.54]), _stats([0.505, 0.525, 0.545])
+    assert stats.compare(high, low).real and low["std"] + high["std"] > 0.005
 
 
 def test_fine_interval_is_between_the_neighbours_of_the_best_validation_value():
@@ -86,10 +91,11 @@ def test_profiles_and_the_chapters_settings_of_them():
 
     full = get_profile("full")
     search, sensitivity = lambda_search.CHAPTER.settings_for("full"), init_sensitivity.CHAPTER.settings_for("full")
-    assert full.seeds == (0, 1, 2) and search.final_seeds == (0, 1, 2) and search.final_cycles == 3
+    assert full.seeds == tuple(range(10)) and search.final_seeds == tuple(range(10)) and search.final_cycles == 3
+    assert search.lambda_search_seeds == (0, 1, 2) and search.lambda_fine_n == 6 and search.lambda_fine_grid == 6
     assert full.n_s == 2250 and full.cycles == 2 and full.n_train is None and full.records_per_cycle >= 10
     assert search.lambda_coarse == (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1) and sensitivity.sigmas == (1e-1, 1e-3, 1e-4)
-    assert registry.settings_of(full)["final_seeds"] == [0, 1, 2] and registry.settings_of(full)["name"] == "full"
+    assert registry.settings_of(full)["final_seeds"] == list(range(10)) and registry.settings_of(full)["name"] == "full"
     assert get_profile("smoke", seeds=[3, 4]).seeds == (3, 4)
     with pytest.raises(ConfigError, match="unknown profile"):
         get_profile("fast")

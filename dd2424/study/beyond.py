@@ -17,7 +17,7 @@ from ..experiments import mean_std
 from ..training import TrainConfig
 from .chapter import Chapter
 from .context import Context
-from .ladder import Ingredient, Row, best_row, compute_seconds, judge, kept_rows, run_ladder, with_test_flips
+from .ladder import Ingredient, Row, best_row, compute_seconds, judge, kept_rows, leave_one_out, run_ladder, with_test_flips
 from .profiles import ChapterSettings, Profile, check_non_empty, check_positive
 from .stats import summarize_runs
 from .tables import Column, fmt_interval, fmt_pct
@@ -25,7 +25,7 @@ from .tables import Column, fmt_interval, fmt_pct
 __all__ = ["Ingredient", "Row", "best_row", "compute_seconds", "kept_rows", "run_ladder", "with_test_flips", "judge",
            "LadderSettings", "SETTINGS", "CHAPTER", "planned_runs", "timing", "default_ladder", "table_rows",
            "dropped_rows", "precise_vs_running", "training_seconds", "describe_best", "summary_part", "fmt_gain",
-           "TABLE_COLUMNS", "DROPPED_COLUMNS"]  # fmt: skip
+           "TABLE_COLUMNS", "DROPPED_COLUMNS", "leave_one_out", "removals", "run_leave_one_out", "LEAVE_ONE_OUT_COLUMNS"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,12 +54,12 @@ def planned_runs(profile: Profile, settings: LadderSettings) -> int:
     """Training runs of one execution of the notebook: the baseline and every ingredient that trains, each
     with every seed (trials included: every ingredient is judged by the same paired rule)."""
     trained = sum(not i.evaluation_only for i in default_ladder())
-    return (1 + trained) * len(settings.ablation_seeds)
+    return (1 + trained) * len(settings.ablation_seeds) + len(removals())
 
 
 def timing(section: Mapping) -> dict[str, float]:
     """This chapter's share of ``timing`` in summary.json (a row's ``runs``: the training runs it made)."""
-    rows = [*section.get("rows", []), *section.get("dropped", [])]
+    rows = [*section.get("rows", []), *section.get("dropped", []), *section.get("leave_one_out", [])]
     return {"training_seconds": section.get("compute_seconds", 0.0),
             "runs": sum(r.get("runs", r.get("seeds", 0)) for r in rows)}  # fmt: skip
 
@@ -67,7 +67,7 @@ def timing(section: Mapping) -> dict[str, float]:
 CHAPTER = Chapter("05_beyond.ipynb", summary=("beyond",), settings=SETTINGS, planned_runs=planned_runs, timing=timing)
 
 #: the names of the chapter's figure and tables
-FIGURE, TABLE, DROPPED_TABLE = "ablation_best_curves", "ablation", "ablation_dropped"
+FIGURE, TABLE, DROPPED_TABLE, LEAVE_ONE_OUT_TABLE = "ablation_best_curves", "ablation", "ablation_dropped", "ablation_leave_one_out"
 
 #: epsilon of the ladder's ZCA whitening, in units of the standardised pixels' variance (1)
 ZCA_EPS = 1.0
@@ -118,6 +118,20 @@ def default_ladder(
         Ingredient("more dropout", f"dropout {2 * dropout:g} instead of {dropout:g}", {"dropout": 2 * dropout}, trial=True),
         Ingredient("longer training", f"cycles {longer}x longer", {"n_s": lambda c: longer * c.n_s}),
     ]
+
+
+def removals() -> list[Ingredient]:
+    """What the leave-one-out takes away from the last (longest) row: augmentation, then ZCA whitening."""
+    return [
+        Ingredient("augmentation", "no random flips or translations of the training images",
+                   {"flip": False, "max_shift": 0}),  # fmt: skip
+        Ingredient("ZCA whitening", "inputs standardised but not whitened", {"zca": 0.0}),
+    ]
+
+
+def run_leave_one_out(rows: Sequence[Row], seed: int, run: Any) -> list[dict]:
+    """:func:`~.ladder.leave_one_out` of the last kept row (the longest schedule) with :func:`removals`, one seed."""
+    return leave_one_out(kept_rows(rows)[-1], removals(), seed, run)
 
 
 def table_rows(rows: Sequence[Row]) -> list[dict]:
@@ -215,10 +229,13 @@ def describe_best(config: Mapping[str, Any], n_train: int) -> str:
     return ", ".join(parts)
 
 
-def summary_part(ctx: Context, rows: Sequence[Row], precise_samples: int, n_train: int) -> dict:
-    """The summary part: the section ``beyond``, the ladder's table, its dropped trials and its best row."""
+def summary_part(ctx: Context, rows: Sequence[Row], precise_samples: int, n_train: int,
+                 left_out: Sequence[Mapping] = ()) -> dict:  # fmt: skip
+    """The summary part: the section ``beyond``, the ladder's table, its dropped trials, its best row and the
+    leave-one-out at the longest schedule (:func:`run_leave_one_out`, one seed each)."""
     best = best_row(rows)
     return {"beyond": {
+        "leave_one_out": list(left_out), "leave_one_out_table": ctx.name(LEAVE_ONE_OUT_TABLE),
         "rows": table_rows(rows), "dropped": dropped_rows(rows), "seeds": list(ctx.settings.ablation_seeds),
         "figure": ctx.name(FIGURE), "table": ctx.name(TABLE), "dropped_table": ctx.name(DROPPED_TABLE),
         "best": {"step": best.name, "description": describe_best(best.records[0]["config"], n_train),
@@ -226,7 +243,8 @@ def summary_part(ctx: Context, rows: Sequence[Row], precise_samples: int, n_trai
                  **summarize_runs(best.records)},
         "baseline": summarize_runs(rows[0].records), "precise_samples": precise_samples,
         "precise_vs_running": precise_vs_running(rows),
-        "compute_seconds": compute_seconds(rows),  # the training runs only: the test-time flips row trained nothing
+        # the training runs only (the test-time flips row trained nothing), the leave-one-out included
+        "compute_seconds": compute_seconds(rows) + sum(r.get("wall_seconds") or 0.0 for r in left_out),
     }}  # fmt: skip
 
 
@@ -264,4 +282,17 @@ DROPPED_COLUMNS = [
     Column("test_mean", "test %", fmt_pct),
     Column("seeds", "seeds"),
     Column("train_seconds_per_seed", "s / seed", lambda v: f"{v:.0f}" if v >= 10 else f"{v:.1f}"),
+]
+
+#: columns of the leave-one-out table (one seed each)
+LEAVE_ONE_OUT_COLUMNS = [
+    Column("ingredient", "left out"),
+    Column("row", "from the row"),
+    Column("seed", "seed"),
+    Column("val_with", "val. % with", fmt_pct),
+    Column("val_without", "val. % without", fmt_pct),
+    Column("val_buys", "it buys (val.)", fmt_gain),
+    Column("test_with", "test % with", fmt_pct),
+    Column("test_without", "test % without", fmt_pct),
+    Column("test_buys", "it buys (test)", fmt_gain),
 ]

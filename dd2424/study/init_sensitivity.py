@@ -2,6 +2,9 @@
 
 The lambda is the one chapter 03 chose in the same output folder (or the profile's default);
 the grid is (BN off, on) x sigma x seed, the sigmas fixed by the profile (:class:`SensitivitySettings`).
+A control trains the network without BN at the smallest sigma with lambda = 0 on the same seeds
+(:func:`lambda_zero_configs`): whether it stays stuck without any L2 penalty tells whether the
+penalty is what holds it there.
 """
 
 from __future__ import annotations
@@ -35,14 +38,15 @@ SETTINGS = {"full": _SIGMAS, "quick": _SIGMAS, "smoke": _SIGMAS}
 
 
 def planned_runs(profile: Profile, settings: SensitivitySettings) -> int:
-    """Training runs of one execution of the notebook: sigma x (BN off, on) x seed."""
-    return len(settings.sigmas) * 2 * len(profile.seeds)
+    """Training runs of one execution of the notebook: sigma x (BN off, on) x seed, and the lambda = 0 control."""
+    return (len(settings.sigmas) * 2 + 1) * len(profile.seeds)
 
 
 def timing(section: Mapping) -> dict[str, float]:
     """This chapter's share of ``timing`` in summary.json."""
+    cells = [*section.get("grid", []), *([section["lambda_zero"]] if section.get("lambda_zero") else [])]
     return {"training_seconds": section.get("compute_seconds", 0.0),
-            "runs": sum(len(c.get("seeds", [])) for c in section.get("grid", []))}  # fmt: skip
+            "runs": sum(len(c.get("seeds", [])) for c in cells)}  # fmt: skip
 
 
 CHAPTER = Chapter("04_init_sensitivity.ipynb", summary=("sensitivity",), settings=SETTINGS, planned_runs=planned_runs,
@@ -57,6 +61,17 @@ def sensitivity_configs(ctx: Context, sigmas: Sequence[float], lam: float, seeds
     seeds = ctx.profile.seeds if seeds is None else seeds
     return [ctx.config(hidden=(50, 50), batch_norm=bn, init=float(sigma), lam=lam, seed=s)
             for bn in (False, True) for sigma in sigmas for s in seeds]  # fmt: skip
+
+
+def lambda_zero_configs(ctx: Context, sigma: float, seeds: Sequence[int] | None = None) -> list[TrainConfig]:
+    """The control: 3-layer [50, 50] without BN, every weight N(0, sigma^2), no L2 penalty (lambda = 0), one per seed."""
+    seeds = ctx.profile.seeds if seeds is None else seeds
+    return [ctx.config(hidden=(50, 50), batch_norm=False, init=float(sigma), lam=0.0, seed=s) for s in seeds]
+
+
+def lambda_zero_cell(records: Sequence[dict], sigma: float) -> dict:
+    """The control's summary: its sigma, ``batch_norm`` False, ``lam`` 0 and :func:`~.stats.summarize_runs`."""
+    return {"sigma": float(sigma), "batch_norm": False, "lam": 0.0, **summarize_runs(records)}
 
 
 def sensitivity_grid(records: Sequence[dict], sigmas: Sequence[float]) -> list[dict]:
@@ -81,11 +96,14 @@ def sensitivity_rows(cells: Sequence[Mapping]) -> list[dict]:
     return sorted(rows, key=lambda r: (-r["sigma"], r["batch_norm"]))
 
 
-def summary_part(ctx: Context, lam: float, lam_source: str, cells: Sequence[Mapping], records: Sequence[dict]) -> dict:
-    """The summary part: the section ``sensitivity``, the grid's cells without their curves and the lambda used."""
+def summary_part(ctx: Context, lam: float, lam_source: str, cells: Sequence[Mapping], records: Sequence[dict],
+                 lambda_zero: Mapping | None = None) -> dict:  # fmt: skip
+    """The summary part: the section ``sensitivity``, the grid's cells without their curves, the lambda used and the
+    lambda = 0 control (:func:`lambda_zero_cell`; ``records``: every run of the chapter, control included)."""
     return {"sensitivity": {
         "lam": lam, "lam_source": lam_source, "seeds": list(ctx.profile.seeds), "sigmas": list(ctx.settings.sigmas),
         "grid": [{k: v for k, v in cell.items() if k != "curves"} for cell in cells],
+        "lambda_zero": dict(lambda_zero) if lambda_zero is not None else None,
         "figure": ctx.name(FIGURE), "table": ctx.name(TABLE), "compute_seconds": total_seconds(records),
     }}  # fmt: skip
 

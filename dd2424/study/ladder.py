@@ -15,6 +15,11 @@ option the assignment does not mention; it is only labelled as such. The best co
 the row with the highest mean VALIDATION accuracy over the seeds; the test accuracy is
 reported, never used.
 
+A *leave-one-out* (:func:`leave_one_out`) goes the other way at the end of the ladder: it trains
+the last (longest) row without one ingredient, one seed, and sets it beside that row's run of the
+same seed, so the reader sees what an ingredient measured at the short schedule still buys at the
+long one. One seed gives no interval: these rows are labelled as single-seed measurements.
+
 An *evaluation-only* ingredient (test-time flips) changes how the networks are evaluated, not how
 they are trained: its row trains nothing and takes the networks of the row below, evaluated with
 flips, from their run records (``final_test_flips``). Its records are not training runs and
@@ -179,3 +184,36 @@ def paired_gain(row: Row, below: Row) -> float | None:
     """Mean over ``row``'s seeds of its validation accuracy minus ``below``'s on the same seed (finite pairs only)."""
     diff = paired_difference(by_seed(row.records), by_seed(below.records))
     return diff.mean if diff.n else None
+
+
+def leave_one_out(row: Row, removals: Sequence[Ingredient], seed: int,
+                  run: Callable[[list[TrainConfig], str], list[dict]]) -> list[dict]:  # fmt: skip
+    """``row``'s configuration trained once more without each of ``removals`` (an :class:`Ingredient` whose changes
+    undo one), with ``seed`` only, beside ``row``'s own run of that seed.
+
+    Each result: what was left out, the accuracies with and without it, ``val_buys`` / ``test_buys``
+    (with minus without: what the ingredient still adds at this row's schedule), ``seeds`` 1 and
+    the run's time and file. Raises :class:`ConfigError` when ``row`` has no run of ``seed``.
+    """
+    full = next((r for r in row.records if r["seed"] == seed), None)
+    if full is None:
+        raise ConfigError(f"the {row.name} row has no run of seed {seed}; leave one out with one of "
+                          f"{[r['seed'] for r in row.records]}")  # fmt: skip
+    out = []
+    for removal in removals:
+        config = dataclasses.replace(removal.apply(row.config), seed=seed)
+        record = run([config], f"{row.name} without {removal.name}")[0]
+        out.append({
+            "ingredient": removal.name, "description": removal.description, "row": row.name, "seed": seed, "seeds": 1,
+            "val_with": full.get("val_accuracy"), "val_without": record.get("val_accuracy"),
+            "test_with": full.get("test_accuracy"), "test_without": record.get("test_accuracy"),
+            "val_buys": _minus(full.get("val_accuracy"), record.get("val_accuracy")),
+            "test_buys": _minus(full.get("test_accuracy"), record.get("test_accuracy")),
+            "train_seconds": record.get("train_seconds"), "wall_seconds": record.get("wall_seconds") or 0.0,
+            "run_file": record.get("cached_as"), "diverged": bool(record.get("diverged")),
+        })  # fmt: skip
+    return out
+
+
+def _minus(a: float | None, b: float | None) -> float | None:
+    return a - b if _finite(a) and _finite(b) else None

@@ -1,7 +1,7 @@
 """Chapter 03, ``03_lambda_search.ipynb``: the L2 regularisation lambda of the 3-layer BN network, chosen on validation.
 
-A coarse stage over decades, a fine stage of log-uniform values between the neighbours of the
-best coarse value, then the chosen lambda retrained for more cycles. Chapter 04 reads the chosen
+A coarse stage over decades, a fine stage between the neighbours of the best coarse value
+(log-uniform random values and an evenly spaced log grid, so no wide gap is left unsampled), then the chosen lambda retrained for more cycles. Chapter 04 reads the chosen
 value back from this chapter's summary part (:func:`chosen_lambda`).
 """
 
@@ -34,9 +34,12 @@ class LambdaSettings(ChapterSettings):
     lambda_fine_seed: int  # the random generator's seed of the fine stage
     final_cycles: int  # cycles of the retraining with the chosen lambda
     final_seeds: tuple[int, ...]  # seeds of that retraining
+    lambda_fine_grid: int = 0  # how many evenly spaced (log scale) values the fine stage adds to the random ones
 
     def check(self) -> None:
         check_positive(self, "final_cycles")
+        if not isinstance(self.lambda_fine_grid, (int, np.integer)) or self.lambda_fine_grid < 0:
+            raise ConfigError(f"lambda_fine_grid must be an integer >= 0, got {self.lambda_fine_grid!r}")
         if not isinstance(self.lambda_fine_n, (int, np.integer)) or self.lambda_fine_n < 0:
             raise ConfigError(f"lambda_fine_n must be an integer >= 0, got {self.lambda_fine_n!r}")
         check_non_empty(self, "lambda_search_seeds", "final_seeds", "lambda_coarse")
@@ -47,7 +50,7 @@ class LambdaSettings(ChapterSettings):
 _DECADES = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 SETTINGS = {
     "full": LambdaSettings(_DECADES, lambda_search_seeds=(0, 1, 2), lambda_fine_n=6, lambda_fine_seed=0, final_cycles=3,
-                           final_seeds=tuple(range(10))),
+                           final_seeds=tuple(range(10)), lambda_fine_grid=6),
     "quick": LambdaSettings(_DECADES, lambda_search_seeds=(0,), lambda_fine_n=4, lambda_fine_seed=0, final_cycles=3,
                             final_seeds=(0, 1)),
     "smoke": LambdaSettings((1e-3, 1e-2, 1e-1), lambda_search_seeds=(0,), lambda_fine_n=2, lambda_fine_seed=0,
@@ -58,7 +61,7 @@ SETTINGS = {
 def planned_runs(profile: Profile, settings: LambdaSettings) -> int:
     """Training runs of one execution of the notebook: coarse and fine values x search seeds, and the final retraining."""
     s = settings
-    return (len(s.lambda_coarse) + s.lambda_fine_n) * len(s.lambda_search_seeds) + len(s.final_seeds)
+    return (len(s.lambda_coarse) + s.lambda_fine_n + s.lambda_fine_grid) * len(s.lambda_search_seeds) + len(s.final_seeds)
 
 
 def timing(section: Mapping) -> dict[str, float]:
@@ -90,7 +93,7 @@ def lambda_rows(lams: Sequence[float], records: Sequence[dict], stage: str) -> l
         group = records[i * per : (i + 1) * per]
         val, test = accuracy_stats(group, "val_accuracy"), accuracy_stats(group, "test_accuracy")
         rows.append({
-            "stage": stage, "lam": float(lam), "seeds": val["seeds"], "n": val["n"],
+            "stage": stage, "lam": float(lam), "seeds": val["seeds"], "n": val["n"], "val_values": val["values"],
             "val_mean": val["mean"], "val_std": val["std"] if val["n"] > 1 else None,
             "test_mean": test["mean"], "test_std": test["std"] if test["n"] > 1 else None,
             "diverged": sum(bool(r.get("diverged")) for r in group),
@@ -124,6 +127,19 @@ def fine_lambdas(interval: tuple[float, float], n: int, seed: int) -> list[float
     lo, hi = np.log10(interval[0]), np.log10(interval[1])
     draws = 10 ** np.random.default_rng(seed).uniform(lo, hi, n)
     return sorted(float(f"{v:.3g}") for v in draws)
+
+
+def fine_grid(interval: tuple[float, float], n: int) -> list[float]:
+    """``n`` values evenly spaced on a log scale strictly inside ``interval`` (3 significant digits)."""
+    lo, hi = np.log10(interval[0]), np.log10(interval[1])
+    return [float(f"{10 ** (lo + (hi - lo) * i / (n + 1)):.3g}") for i in range(1, n + 1)]
+
+
+def fine_stage(interval: tuple[float, float], n_random: int, seed: int, n_grid: int, exclude: Iterable[float] = ()) -> list[float]:
+    """The fine stage's values: :func:`fine_lambdas` and :func:`fine_grid`, sorted, without repeats or the values
+    in ``exclude`` (the coarse stage's, already trained). The random values stay the same whatever ``n_grid``."""
+    taken = {float(v) for v in exclude}
+    return sorted({v for v in fine_lambdas(interval, n_random, seed) + fine_grid(interval, n_grid) if v not in taken})
 
 
 def summary_part(ctx: Context, coarse: Sequence[dict], fine: Sequence[dict], chosen: Mapping, final: Mapping,

@@ -235,6 +235,8 @@ def describe_network(network: Network, class_names: Sequence[str]) -> dict:
         "confused_pairs": confused_pairs(a["confusion"], class_names),
         **extreme_classes(accuracy, class_names),
         "first_layer": first_layer_descriptors(images, first.get("units", []), first.get("influence", [])),
+        "mistakes": [{"index": m["index"], "true": class_names[m["true"]], "predicted": class_names[m["predicted"]],
+                      "p_predicted": m["p_predicted"]} for m in a.get("mistakes", [])],
     }
 
 

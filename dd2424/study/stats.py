@@ -1,4 +1,4 @@
-"""Statistics over seeds: accuracy stats, mean curves, and when a difference between two configurations is real.
+"""Statistics over seeds: accuracy stats, mean curves, and paired comparisons of two configurations (:mod:`.claims`).
 
 Every configuration of the report is trained with several seeds; these functions turn the run
 records (:func:`dd2424.experiments.run_many`) into the numbers and sentences the report quotes.
@@ -6,18 +6,17 @@ records (:func:`dd2424.experiments.run_many`) into the numbers and sentences the
 
 from __future__ import annotations
 
-import math
 import warnings
-from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..experiments import mean_std
-from .tables import fmt_pct, fmt_stats
+from .claims import paired_stats, phrase
+from .paired import PairedDifference
 
-__all__ = ["mean_std", "accuracy_stats", "summarize_runs", "mean_curves", "seed_rows", "total_seconds", "Comparison",
-           "compare", "phrase_comparison", "CURVE_KEYS"]  # fmt: skip
+__all__ = ["mean_std", "accuracy_stats", "summarize_runs", "mean_curves", "seed_rows", "total_seconds", "compare",
+           "phrase_comparison", "CURVE_KEYS"]  # fmt: skip
 
 CURVE_KEYS = ("train_loss", "val_loss", "train_cost", "val_cost", "train_accuracy", "val_accuracy")
 
@@ -94,63 +93,12 @@ def total_seconds(records: Iterable[dict]) -> float:
     return float(sum(r.get("wall_seconds") or 0.0 for r in records))
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """Two configurations' accuracies: is the difference of means larger than the seeds' spread?
-
-    ``spread`` is the sum of the two standard deviations: a difference is called real only
-    when it exceeds it (the two mean ± std intervals do not overlap) and each side has at
-    least two seeds.
-    """
-
-    mean_a: float
-    mean_b: float
-    std_a: float
-    std_b: float
-    n_a: int
-    n_b: int
-
-    @property
-    def difference(self) -> float:
-        return self.mean_a - self.mean_b
-
-    @property
-    def spread(self) -> float:
-        return self.std_a + self.std_b
-
-    @property
-    def enough_seeds(self) -> bool:
-        return self.n_a >= 2 and self.n_b >= 2
-
-    @property
-    def real(self) -> bool:
-        return self.enough_seeds and math.isfinite(self.difference) and abs(self.difference) > self.spread
-
-
-def compare(a: Mapping, b: Mapping) -> Comparison:
-    """Compare two :func:`accuracy_stats` dicts."""
-    return Comparison(a["mean"], b["mean"], a["std"], b["std"], a["n"], b["n"])
+def compare(a: Mapping, b: Mapping) -> PairedDifference:
+    """``a - b`` of two :func:`accuracy_stats` dicts, paired over the seeds both ran (:mod:`.paired`): ``real`` when
+    its 95 % confidence interval excludes zero."""
+    return paired_stats(a, b)
 
 
 def phrase_comparison(a: Mapping, b: Mapping, name_a: str, name_b: str, what: str = "test accuracy") -> str:
-    """One sentence saying how ``a`` compares with ``b``, claiming a difference only when it is real."""
-    c = compare(a, b)
-    if c.n_a == 0 or c.n_b == 0:
-        return f"The {what} of {name_a} and {name_b} cannot be compared: some runs diverged on every seed."
-    if not c.enough_seeds:
-        return (f"{_cap(name_a)} reached a {what} of {fmt_pct(c.mean_a)} % and {name_b} {fmt_pct(c.mean_b)} %; "
-                f"with a single seed on a side, no difference can be claimed.")  # fmt: skip
-    seeds = f"{c.n_a} seeds each" if c.n_a == c.n_b else f"{c.n_a} and {c.n_b} seeds"
-    numbers = f"{fmt_stats(a)} % vs {fmt_stats(b)} %, {seeds}"
-    direction = "higher" if c.difference > 0 else "lower"
-    points = f"{abs(100 * c.difference):.1f} points"
-    if c.real:
-        return (f"{_cap(name_a)} has a {points} {direction} mean {what} than {name_b} ({numbers}); this is "
-                f"larger than the spread across seeds ({100 * c.spread:.1f} points), so we take it as real.")  # fmt: skip
-    return (f"{_cap(name_a)} and {name_b} reach the same {what} within the spread across seeds ({numbers}): "
-            f"the difference of means, {points}, is not larger than the sum of the standard deviations "
-            f"({100 * c.spread:.1f} points), so no difference is claimed.")  # fmt: skip
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    """One sentence saying how ``a`` compares with ``b``, claiming a difference only when its paired interval excludes zero."""
+    return phrase(compare(a, b), name_a, name_b, what)

@@ -4,8 +4,9 @@ Every executed notebook writes ``results/summary/<executed name>.json`` (:meth:`
 the pipeline adds ``00_pipeline.json`` (its timings). :func:`build_summary` merges exactly the
 parts the registry names, so the parts of a notebook run with non-default parameters (named
 with a suffix) never enter the summary, and adds what the report needs besides: settings (the
-profile's and every chapter's own), versions and the ``timing`` that each chapter's ``timing``
-function contributes to.
+profile's and every chapter's own), versions, the ``timing`` that each chapter's ``timing``
+function contributes to, and ``comparisons``: every paired comparison the report makes
+(:func:`~.claims.comparisons`: mean difference, 95 % interval, seeds and verdict).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .. import __version__
 from ..errors import ConfigError
 from ..experiments import code_version, git_commit, write_json_atomic
 from ..files import json_ready
+from .claims import comparisons
 from .context import now
 from .paths import Paths
 from .profiles import get_profile
@@ -68,6 +70,7 @@ def build_summary(paths: Paths) -> dict:
             **pipeline_timing,
         },
     })  # fmt: skip
+    summary["comparisons"] = comparisons(summary)
     t = summary["timing"]
     t["compute_seconds"] = t["training_seconds"] + t["gradcheck_seconds"]
     summary = json_ready(summary)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from ..training import TrainConfig
+from . import original
 from .chapter import Chapter, Step
 from .context import Context
 from .profiles import Profile
@@ -32,8 +33,8 @@ TRAINING_CURVES: tuple[tuple[str, tuple[int, ...], bool], ...] = tuple(
     (f"{depth}_{'bn' if bn else 'nobn'}", hidden, bn) for depth, hidden in DEPTHS for bn in BATCH_NORM
 )
 
-#: test accuracies (%) of the single runs of the original assignment report this one reproduces, quoted by it
-SEED_REPORT = {"3layer_nobn": 52.38, "3layer_bn": 51.13, "9layer_nobn": 40.4, "9layer_bn": 47.81}
+#: test accuracies (%) of the single runs of the original assignment report this one reproduces (:mod:`.original`)
+SEED_REPORT = original.NETWORKS
 
 
 def part_name(depth: str) -> str:
@@ -104,16 +105,27 @@ def figure_name(depth: str) -> str:
     return f"curves_{depth}"
 
 
+def grad_figure_name(depth: str) -> str:
+    """The per-layer gradient-norm figure of a depth, e.g. ``grad_norms_9layer`` (without and with BN)."""
+    return f"grad_norms_{depth}"
+
+
 def table_name(network: str) -> str:
     """The per-seed table of one network, e.g. ``training_3layer_bn``."""
     return f"training_{network}"
 
 
-def summary_part(ctx: Context, depth: str, results: Mapping[bool, Mapping]) -> dict:
+def summary_part(ctx: Context, depth: str, results: Mapping[bool, Mapping],
+                 grad_norms: Mapping[bool, Mapping | None] | None = None) -> dict:  # fmt: skip
     """The summary part of one execution: ``training.<depth>_nobn`` and ``_bn`` (``results`` by BN, each
-    :func:`~.stats.summarize_runs`), each naming the shared pair figure and its own table."""
+    :func:`~.stats.summarize_runs`), each naming the shared pair figure and its own table, with its per-layer
+    gradient norms (``grad_norms``: :func:`~.gradient_scale.summarize` by BN, and the figure ``grad_figure``)."""
+    grad_norms = grad_norms or {}
     return {"training": {network_name(depth, bn): {**results[bn], "figure": ctx.name(figure_name(depth)),
-                                                   "table": ctx.name(table_name(network_name(depth, bn)))}
+                                                   "table": ctx.name(table_name(network_name(depth, bn))),
+                                                   "grad_norms": grad_norms.get(bn),
+                                                   "grad_figure": ctx.name(grad_figure_name(depth))
+                                                   if grad_norms.get(bn) else None}
                          for bn in BATCH_NORM}}  # fmt: skip
 
 
