@@ -18,7 +18,7 @@ from ..experiments import mean_std
 from ..plotting import STYLE, TEXT_WIDTH
 from .paired import by_seed, paired_difference
 from .stats import summarize_runs
-from .tables import Column, fmt_interval, fmt_pct, fmt_yes
+from .tables import Column, fmt_interval, fmt_pct
 
 #: the chapter's figure and tables (names before the context's suffix)
 FIGURE = "deep_curves"
