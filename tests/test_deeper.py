@@ -273,3 +273,19 @@ def test_the_notebook_runs_in_the_smoke_profile_on_chapter_02s_and_05s_runs(real
     assert (tmp_path / "figures" / "deep_curves.pdf").read_bytes()[:5] == b"%PDF-"
     for name in deeper_text.TABLES.values():
         assert (tmp_path / "results" / "tables" / f"{name}.md").read_text().startswith("| ")
+
+
+def test_the_figure_draws_every_variant_in_its_own_colour_on_shared_axes():
+    def curves(level):
+        steps = [10, 20, 30]
+        return {"step": steps, **{f"{part}_{key}": {"mean": [level, level / 2, None]}
+                                  for part in ("train", "val") for key in ("loss", "accuracy")}}  # fmt: skip
+
+    groups = {"narrow": {"sgd": curves(2.0), "adam": curves(1.5)}, "wide": {"wide": curves(1.0)}}
+    fig = deeper_text.plot_variants(groups, {"narrow": "narrow", "wide": "wide"})
+    axes = fig.axes
+    assert len(axes) == 4 and axes[0].get_shared_y_axes().joined(axes[0], axes[2])
+    colours = [line.get_color() for ax in axes[::2] for line in ax.get_lines()[::2]]  # one per variant (val, train)
+    assert len(colours) == 3 and len(set(colours)) == 3
+    assert [t.get_text() for t in axes[3].get_legend().get_texts()] == ["wide"]
+    assert max(axes[1].get_lines()[0].get_ydata()[:2]) == 200.0  # accuracy in percent

@@ -120,6 +120,16 @@ def optimizer_text(entry: Mapping) -> str:
     return f"{name}, {'cyclical' if entry['lr_decay'] == 'none' else entry['lr_decay'] + ' decay'}"
 
 
+def variant_label(key: str) -> str:
+    """A variant's name in tables: ``wide, skip, no BN`` for ``wide_skip_nobn``."""
+    return key.replace("nobn", "no BN").replace("_", ", ")
+
+
+def short_step(step: str) -> str:
+    """A step as a table shows it: ``+ skip connections``, ``- BN``."""
+    return step.replace("adding ", "+ ").replace("removing ", "\u2212 ").replace("the assignment's settings", "assignment")
+
+
 def variant_rows(deep: Mapping) -> list[dict]:
     """One row per 7-layer variant: what it adds, validation and test accuracy, the paired validation gain."""
     rows = []
@@ -127,7 +137,7 @@ def variant_rows(deep: Mapping) -> list[dict]:
         e = deep["variants"][key]
         gain = (e["gain"] or {}).get("val")
         rows.append({
-            "variant": key, "adds": e["step"], "against": e["previous"] or "-", "width": e["width"],
+            "variant": variant_label(key), "adds": short_step(e["step"]), "against": e["previous"] or "-", "width": e["width"],
             "batch_norm": e["batch_norm"], "skip": e["skip"], "optimizer": optimizer_text(e),
             "val_mean": e["val_accuracy"]["mean"], "val_std": e["val_accuracy"]["std"], **_gain_fields("val_gain", gain),
             "test_mean": e["test_accuracy"]["mean"], "test_std": e["test_accuracy"]["std"],
@@ -202,13 +212,15 @@ def plot_variants(curves: Mapping[str, Mapping[str, Mapping]], titles: Mapping[s
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(TEXT_WIDTH, 2.2 * len(groups) + 0.6), layout="constrained")
         axes = fig.subplots(len(groups), 2, sharex=True, sharey="col", squeeze=False)
+        colours = iter(f"C{i}" for i in range(10))  # one colour per variant across the rows
         for row, group in enumerate(groups):
-            for i, (label, c) in enumerate(curves[group].items()):
+            for label, c in curves[group].items():
+                colour = next(colours)
                 for col, (key, scale) in enumerate((("loss", 1.0), ("accuracy", 100.0))):
                     ax = axes[row][col]
                     for part, style in (("val", "-"), ("train", "--")):
                         mean = [math.nan if v is None else scale * v for v in c[f"{part}_{key}"]["mean"]]
-                        ax.plot(c["step"], mean, style, color=f"C{i}", label=f"{label}" if part == "val" else None)
+                        ax.plot(c["step"], mean, style, color=colour, label=label if part == "val" else None)
             axes[row][0].set_ylabel("loss (cross-entropy)")
             axes[row][1].set_ylabel("accuracy (%)")
             axes[row][0].set_title(titles.get(group, group))
