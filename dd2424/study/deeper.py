@@ -33,7 +33,12 @@ are built with :mod:`.training_curves`' functions, so they are read from ``resul
 own statistics and with Adaptive BN, on the test set and on the shifted test set. The table pairs
 them over the same networks: chapter 02's 3-layer and 9-layer BN networks, the best row of chapter
 05's ladder (its runs, from that chapter's summary part) and this chapter's BN variants.
-Numbers, tables, the figure and the discussion are :mod:`.deeper_text`'s.
+Numbers, tables and the figure are :mod:`.deeper_text`'s, the report's paragraphs :mod:`.deeper_discussion`'s.
+
+**Cost** (full profile): 69 runs, all in one sweep. Measured on full data with shortened schedules
+and scaled to 2 x 2250 x 2 steps, one core each, calibrated on a chapter-02 run of the pipeline:
+about 15-24 s per narrow 7-layer run, 30 s per 9-layer skip run and 35-42 s per wide (128) run,
+about 30 CPU-minutes in all, 15 minutes with ``--jobs 2`` on 2 cores.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ class DeeperSettings(ChapterSettings):
     """What a profile fixes for chapter 07: the widths of the 7-layer networks, the wide ones' seeds, Adam's rate."""
 
     deep_narrow: int = 50  # units of each hidden layer of the narrow 7-layer networks
-    deep_wide: int = 128  # units of each hidden layer of the wide ones (a run: about a minute on one core)
+    deep_wide: int = 128  # units of each hidden layer of the wide ones (a run: under a minute on one core)
     deep_wide_seeds: tuple[int, ...] = (0, 1, 2)  # seeds of the wide networks
     deep_adam_eta: float = 3e-3  # eta_max of the Adam steps
     deep_decay: str = "cosine"  # learning-rate decay of the Adam steps (dd2424.schedule)
