@@ -44,6 +44,7 @@ CHAPTER_MODULES: tuple[str, ...] = (
     "init_sensitivity",
     "beyond",
     "pictures",  # no training: the saved runs of 02 and 05, drawn
+    "deeper",  # 7 and 9 layers with Adam, width and skips; Adaptive BN on its own, 02's and 05's networks
 )
 
 #: parameters the pipeline passes to every notebook of the registry (each must declare them)
