@@ -238,7 +238,7 @@ def test_complex_step_is_exact_where_centred_differences_hit_their_floor():
 
 
 def test_bench_case_times_both_networks():
-    from dd2424.bench_skip import skip_vs_plain
+    from dd2424.bench.skip import skip_vs_plain
 
     result = skip_vs_plain((8, 8, 8), repeats=4, rounds=2)
     assert result["steps"] == 4 and result["plain_ms_per_step"] > 0 and result["skip_ms_per_step"] > 0

@@ -1,8 +1,8 @@
 """Benchmark case: a training step of a network with skip connections against the same network without.
 
-``python -m dd2424.bench_skip [--repeats N] [--hidden 50,50,50,50,50,50]`` prints one JSON object:
+``python -m dd2424.bench.skip [--repeats N] [--hidden 50,50,50,50,50,50]`` prints one JSON object:
 the median milliseconds of a float32 training step (the trainer's gather, forward, backward and
-SGD update, :func:`dd2424.bench_steps.our_step`) with and without skips, on random CIFAR-sized
+SGD update, :func:`dd2424.bench.steps.our_step`) with and without skips, on random CIFAR-sized
 inputs, and their ratio. The two networks are timed in alternating rounds, so a change in the
 machine's load falls on both.
 """
@@ -16,8 +16,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .bench_steps import our_step
-from .network import KLayerNet
+from .steps import our_step
+from ..network import KLayerNet
 
 D_IN, N_CLASSES, N_TRAIN = 3072, 10, 2000
 
@@ -45,7 +45,7 @@ def skip_vs_plain(hidden: Sequence[int] = (50,) * 6, repeats: int = 200, rounds:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m dd2424.bench_skip", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m dd2424.bench.skip", description=__doc__.splitlines()[0])
     p.add_argument("--hidden", default="50,50,50,50,50,50", help="hidden layer sizes (default 50,50,50,50,50,50)")
     p.add_argument("--repeats", type=int, default=200, help="timed steps per network (default 200)")
     args = p.parse_args(argv)
