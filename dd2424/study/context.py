@@ -2,16 +2,19 @@
 
 A chapter module receives a :class:`Context` (built by :func:`dd2424.study.notebook.open_chapter`
 from the notebook's parameters), asks it for configurations (:meth:`Context.config`), trains or
-reuses them (:meth:`Context.run`, which prints one progress line per run) and writes its tables,
-figures and summary part through it, so every output name gets the context's ``suffix`` (empty
-for the pipeline's own parameter sets, see :mod:`dd2424.study.notebook`).
+reuses them (:meth:`Context.run`, which prints one progress line per run, under an overall bar in
+JupyterLab) and writes its tables, figures (shown below the cell as well) and summary part through
+it, so every output name gets the context's ``suffix`` (empty for the pipeline's own parameter sets,
+see :mod:`dd2424.study.notebook`).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -83,8 +86,11 @@ class Context:
         ``jobs // threads`` runs at a time.
         """
         progress = Progress(label, len(configs), self.paths.runs, self.progress_log)
-        return run_many(configs, self.spec, self.paths.results, jobs=max(1, self.jobs // threads),
-                        scheduler=self.scheduler, force=self.force, on_done=progress, threads=threads)  # fmt: skip
+        try:
+            return run_many(configs, self.spec, self.paths.results, jobs=max(1, self.jobs // threads),
+                            scheduler=self.scheduler, force=self.force, on_done=progress, threads=threads)  # fmt: skip
+        finally:
+            progress.close()
 
     def note(self, text: str) -> None:
         """Report a step that is not a training run (e.g. a row evaluated from saved runs), as :class:`Progress` does."""
@@ -95,16 +101,25 @@ class Context:
         return write_table(rows, columns, self.paths.tables / self.name(name))
 
     def save_figure(self, fig: Any, name: str) -> None:
-        """Write ``figures/<name><suffix>.pdf`` and ``.png`` (returns nothing: no stray cell output)."""
+        """Write ``figures/<name><suffix>.pdf`` and ``.png`` and, run in IPython, show the PNG below the cell.
+
+        Returns nothing, so the figure is shown once whether or not the call ends the cell.
+        """
         from .. import plotting
 
-        plotting.save_figure(fig, self.name(name), self.paths.figures)
+        show_png(plotting.save_figure(fig, self.name(name), self.paths.figures).png)
 
     def save_part(self, part: str, content: dict) -> None:
-        """Write this notebook's contribution to the summary, ``results/summary/<part><suffix>.json``."""
-        record = {"profile": self.profile.name, "data": self.data_info, "code_version": code_version(),
-                  "written": now(), **content}  # fmt: skip
-        write_json_atomic(self.paths.summary_parts / f"{self.name(part)}.json", json_ready(record))
+        """Write this notebook's contribution to the summary, ``results/summary/<part><suffix>.json``.
+
+        A part whose content is unchanged (all but its ``written`` time) is left as it is, so
+        rerunning a chapter on the same results leaves the committed files byte for byte.
+        """
+        path = self.paths.summary_parts / f"{self.name(part)}.json"
+        record = json_ready({"profile": self.profile.name, "data": self.data_info, "code_version": code_version(),
+                             "written": now(), **content})  # fmt: skip
+        if not _same_content(path, record):
+            write_json_atomic(path, record)
 
     def describe(self) -> str:
         """A Markdown paragraph with the profile, data and output folder (for the notebooks)."""
@@ -125,6 +140,7 @@ class Progress:
         self.label, self.total, self.runs_dir, self.log = label, total, runs_dir, log
         self.count = 0
         self.started = time.time()
+        self.bar = _notebook_bar(label, total) if log is None else None
 
     def __call__(self, record: dict) -> None:
         self.count += 1
@@ -136,6 +152,48 @@ class Progress:
         )  # fmt: skip
         text += " (reused)" if reused else f" ({record.get('wall_seconds', 0):.1f} s)"
         _log_or_print(self.log, {"run": True, "text": text}, f"[run {self.count}/{self.total}] {text}")
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        """Close the overall bar, if one is shown."""
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _notebook_bar(label: str, total: int):
+    """A tqdm.auto bar over a sweep's runs in JupyterLab, else None (papermill, terminals and logs get the lines only)."""
+    from ..progress import where_shown
+
+    if where_shown() != "notebook":
+        return None
+    try:
+        import ipywidgets  # noqa: F401  (tqdm.auto's widget bar needs it)
+        from tqdm.auto import tqdm
+    except ImportError:
+        from tqdm import tqdm
+    return tqdm(total=total, desc=label, unit="run")
+
+
+def show_png(png: Path) -> None:
+    """Display a PNG file below the running cell when running in IPython (a no-op elsewhere)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None or ipython.get_ipython() is None:
+        return
+    from IPython.display import display
+
+    display({"image/png": base64.b64encode(png.read_bytes()).decode(), "text/plain": f"<figure {png.stem}>"}, raw=True)
+
+
+def _same_content(path: Path, record: Mapping) -> bool:
+    """Whether the JSON file at ``path`` holds ``record``, apart from its ``written`` time."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    new = json.loads(json.dumps(record))
+    return isinstance(old, dict) and {k: v for k, v in old.items() if k != "written"} == {
+        k: v for k, v in new.items() if k != "written"}
 
 
 def _log_or_print(log: Path | None, entry: dict, line: str) -> None:
