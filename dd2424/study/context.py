@@ -79,18 +79,20 @@ class Context:
         base.update(changes)
         return TrainConfig(**base)
 
-    def run(self, configs: Sequence[TrainConfig], label: str, threads: int = 1) -> list[dict]:
+    def run(self, configs: Sequence[TrainConfig], label: str, threads: int = 1, progress: bool = False) -> list[dict]:
         """Run (or reuse) ``configs`` with the context's jobs/scheduler/force; report each finished run.
 
         ``threads`` BLAS threads per run; the context's ``jobs`` cores are then shared by
-        ``jobs // threads`` runs at a time.
+        ``jobs // threads`` runs at a time. ``progress``: each run trained in this process shows
+        its steps (``train(progress=True)``: a bar in JupyterLab, record lines in papermill).
         """
-        progress = Progress(label, len(configs), self.paths.runs, self.progress_log)
+        done = Progress(label, len(configs), self.paths.runs, self.progress_log)
         try:
             return run_many(configs, self.spec, self.paths.results, jobs=max(1, self.jobs // threads),
-                            scheduler=self.scheduler, force=self.force, on_done=progress, threads=threads)  # fmt: skip
+                            scheduler=self.scheduler, force=self.force, on_done=done, threads=threads,
+                            progress=True if progress else None)  # fmt: skip
         finally:
-            progress.close()
+            done.close()
 
     def note(self, text: str) -> None:
         """Report a step that is not a training run (e.g. a row evaluated from saved runs), as :class:`Progress` does."""
