@@ -16,7 +16,6 @@ cached, seeded runs of the chapters (:class:`dd2424.study.context.Context`) in a
 
 from __future__ import annotations
 
-import os
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -29,7 +28,8 @@ from .network import KLayerNet
 from .training import TrainResult, train
 
 __all__ = ["TrainConfig", "TrainResult", "fit", "load_cifar10", "train", "plot_history", "plot_confusion",
-           "plot_first_layer", "plot_mistakes", "open_exploration", "EXPLORE_NOTEBOOK"]  # fmt: skip
+           "plot_first_layer", "plot_mistakes", "open_exploration", "exploration_configs", "settings_form",
+           "EXPLORE_NOTEBOOK"]  # fmt: skip
 
 #: the exploration notebook: not a chapter of the report, never run by ``dd2424 report``
 EXPLORE_NOTEBOOK = "00_explore.ipynb"
@@ -73,61 +73,123 @@ def plot_history(
     return plotting.plot_histories([(name, r["history"]) for name, r in zip(names, records)], title)
 
 
-def plot_confusion(net: KLayerNet, data: Any, test_flips: bool = False, title: str | None = None) -> Figure:
-    """The test-set confusion matrix of a trained network (row-normalised, as in the report)."""
+def plot_confusion(net: KLayerNet | Mapping, data: Any, test_flips: bool = False, title: str | None = None) -> Figure:
+    """The test-set confusion matrix (row-normalised, as in the report) of a trained network, or of a
+    saved run record (``ctx.run``'s), from the counts it stored; ``data`` gives the test split and class names."""
     from .analysis import confusion_counts
     from .pictures import plot_confusion_matrices
     from .training import log_proba
 
-    predicted = log_proba(net, data.test.X, test_flips).argmax(axis=1)
-    counts = confusion_counts(np.asarray(data.test.y), predicted, len(data.label_names))
+    if isinstance(net, Mapping):
+        counts = _analysis(net, test_flips)["confusion"]
+    else:
+        predicted = log_proba(net, data.test.X, test_flips).argmax(axis=1)
+        counts = confusion_counts(np.asarray(data.test.y), predicted, len(data.label_names))
     return plot_confusion_matrices([(title or _label(net), counts)], data.label_names)
 
 
-def plot_first_layer(net: KLayerNet, data: Any = None, n: int = 16, title: str | None = None) -> Figure:
+def plot_first_layer(net: KLayerNet | Mapping, data: Any = None, n: int = 16, title: str | None = None) -> Figure:
     """The first layer's units as 32x32 colour images: with ``data``, the ``n`` most influential on its
-    validation images (as the report ranks them), else the first ``n``."""
+    validation images (as the report ranks them), else the first ``n``; of a run record, the units it stored."""
     from .analysis import INFLUENCE_SAMPLES, decode_images, first_layer_units, unit_images
     from .pictures import plot_first_layer as draw
 
-    W1 = net.params["W1"]
-    if W1.shape[0] != 3072:
-        raise ConfigError(f"the first layer takes {W1.shape[0]} inputs, not the 3072 of a 32x32 colour image")
-    if data is not None:
-        units = first_layer_units(net, data.val.X[:INFLUENCE_SAMPLES], n)
-        images, which = decode_images(units), "most influential"
+    if isinstance(net, Mapping):
+        images, which = decode_images(_analysis(net)["first_layer"])[:n], "most influential"
+    elif net.params["W1"].shape[0] != 3072:
+        raise ConfigError(f"the first layer takes {net.params['W1'].shape[0]} inputs, not the 3072 of a 32x32 colour image")
+    elif data is not None:
+        images, which = decode_images(first_layer_units(net, data.val.X[:INFLUENCE_SAMPLES], n)), "most influential"
     else:
-        images, which = unit_images(W1[:, :n].T), "first"
+        images, which = unit_images(net.params["W1"][:, :n].T), "first"
+    if not len(images):
+        raise ConfigError("this run stored no first-layer images (its inputs are not 32x32 colour images)")
     return draw([(f"{title or _label(net)}: {len(images)} {which} first-layer units", images)])
 
 
-def plot_mistakes(net: KLayerNet, data: Any, n: int = 12, test_flips: bool = False) -> Figure:
-    """The ``n`` test images the network got wrong with the highest confidence, captioned with the classes."""
+def plot_mistakes(net: KLayerNet | Mapping, data: Any, n: int = 12, test_flips: bool = False) -> Figure:
+    """The ``n`` test images of ``data`` that a network (or a run record) got wrong with the highest
+    confidence, captioned with the true and predicted classes."""
     from .analysis import worst_mistakes
     from .pictures import images_from_rows, plot_mistakes as draw, short_caption
     from .training import log_proba
 
-    mistakes = worst_mistakes(log_proba(net, data.test.X, test_flips), np.asarray(data.test.y), n)
-    index = [m["index"] for m in mistakes]
-    images = images_from_rows(data.test.X[index], data.mean, data.std)
+    if isinstance(net, Mapping):
+        mistakes = list(_analysis(net, test_flips)["mistakes"][:n])
+    else:
+        mistakes = worst_mistakes(log_proba(net, data.test.X, test_flips), np.asarray(data.test.y), n)
+    images = images_from_rows(data.test.X[[m["index"] for m in mistakes]], data.mean, data.std)
     return draw([(f"{_label(net)}: most confident mistakes", images, mistakes)], data.label_names, columns=6,
                 caption=short_caption)  # fmt: skip
 
 
-def open_exploration(parameters: Mapping[str, Any], output_dir: str | os.PathLike | None = None):
+#: the settings of a run that the exploration notebook's parameters (and its form) choose
+SETTINGS = ("hidden", "batch_norm", "bn_position", "lam", "cycles", "optimizer", "eta_max", "flip", "max_shift")
+
+
+def open_exploration(parameters: Mapping[str, Any]):
     """The :class:`~dd2424.study.context.Context` of an exploration notebook (pass ``globals()``).
 
-    Like a chapter's, with the profile (data size, schedule, seeds) and the parameters' ``seeds``,
-    but its runs are cached in a scratch folder, ``build-report/explore`` of the checkout by default,
-    never in the committed ``results/``.
+    Like a chapter's: the profile fixes the data size, the schedule and (unless ``seeds`` is
+    given) the seeds, and runs are reused when they were saved before; but they are saved in a
+    scratch folder, ``build-report/explore`` of the checkout unless ``output_dir`` is given, never
+    in the committed ``results/``. ``ctx.params`` holds the parameters, lists given as text parsed
+    (``papermill -p hidden "[100, 50]"``).
     """
+    from types import SimpleNamespace
+
     from .study.context import Context
+    from .study.notebook import parse_parameter
     from .study.paths import default_output_dir
 
-    folder = output_dir or parameters.get("output_dir") or default_output_dir("explore")
-    overrides = {"seeds": list(parameters["seeds"])} if parameters.get("seeds") else {}
-    return Context(parameters.get("profile", "quick"), output_dir=folder, data=parameters.get("data"),
-                   jobs=parameters.get("jobs", 1), **overrides)  # fmt: skip
+    values = {k: v for k, v in parameters.items() if not k.startswith("_")}
+    for name in ("hidden", "seeds"):
+        if name in values and values[name] is not None:
+            values[name] = parse_parameter(name, values[name], "list")
+    overrides = {"seeds": list(values["seeds"])} if values.get("seeds") else {}
+    ctx = Context(values.get("profile", "quick"), output_dir=values.get("output_dir") or default_output_dir("explore"),
+                  data=values.get("data"), jobs=values.get("jobs", 1), **overrides)  # fmt: skip
+    ctx.params = SimpleNamespace(**{k: values[k] for k in values if k in SETTINGS or k in ("profile", "seeds", "form")})
+    return ctx
+
+
+def exploration_configs(ctx: Any, **settings: Any) -> list[TrainConfig]:
+    """One configuration per seed of ``ctx``'s profile, on its schedule, with ``settings``
+    (:data:`SETTINGS`; ``cycles=None`` keeps the profile's)."""
+    settings = {k: v for k, v in settings.items() if not (k == "cycles" and v is None)}
+    return [ctx.config(seed=seed, **settings) for seed in ctx.profile.seeds]
+
+
+def show_run(ctx: Any, records: Sequence[Mapping]) -> None:
+    """Display a run's pictures under the cell: curves (a band over seeds), confusion matrix and first-layer units."""
+    from IPython.display import display
+
+    display(plot_history(list(records)), plot_confusion(records[0], ctx.data), plot_first_layer(records[0]))
+
+
+def settings_form(ctx: Any, **settings: Any) -> Any:
+    """An ipywidgets form (``interact_manual``) preset with ``settings``: pick them, press the button, and the
+    runs train (or are reused) with live progress and show their pictures below."""
+    import ipywidgets as w
+
+    def run(hidden: str, **chosen: Any) -> None:
+        widths = tuple(int(v) for v in hidden.replace(" ", "").split(",") if v)
+        records = ctx.run(exploration_configs(ctx, hidden=widths, **chosen), label="explore", progress=True)
+        show_run(ctx, records)
+
+    s = settings
+    return w.interact_manual(
+        run,
+        hidden=w.Text(",".join(map(str, s.get("hidden", (50, 50)))), description="hidden"),
+        batch_norm=w.Checkbox(s.get("batch_norm", True), description="batch norm"),
+        bn_position=w.Dropdown(options=["before", "after"], value=s.get("bn_position", "before"), description="BN"),
+        lam=w.FloatLogSlider(s.get("lam", 0.005), base=10, min=-6, max=-1, description="lambda"),
+        cycles=w.IntSlider(s.get("cycles") or ctx.profile.cycles, min=1, max=6, description="cycles"),
+        optimizer=w.Dropdown(options=["sgd", "adam"], value=s.get("optimizer", "sgd"), description="optimizer"),
+        eta_max=w.FloatLogSlider(s.get("eta_max", 0.1), base=10, min=-4, max=0, description="eta_max"),
+        flip=w.Checkbox(s.get("flip", False), description="flips"),
+        max_shift=w.IntSlider(s.get("max_shift", 0), min=0, max=4, description="shift (px)"),
+    )
 
 
 def _as_record(result: Any) -> Mapping:
@@ -142,7 +204,21 @@ def _config_dict(config: Any) -> Mapping:
     return config.to_dict() if isinstance(config, TrainConfig) else config
 
 
-def _label(net: KLayerNet) -> str:
-    """``3-layer [100, 50] with BN after ReLU``: the network's depth, widths and BN."""
-    bn = "with BN" + (" after ReLU" if net.bn_position == "after" else "") if net.batch_norm else "without BN"
-    return f"{net.k}-layer {list(net.sizes[1:-1])} {bn}"
+def _analysis(record: Mapping, test_flips: bool = False) -> Mapping:
+    """A run record's stored analysis (with test-time flips: the one recorded for them, when there is one)."""
+    analysis = (record.get("analysis_test_flips") if test_flips else None) or record.get("analysis")
+    if not analysis:
+        raise ConfigError("this run record holds no analysis (it diverged, or was saved by older code): "
+                          "train it again, or pass the trained network")  # fmt: skip
+    return analysis
+
+
+def _label(net: KLayerNet | Mapping) -> str:
+    """``3-layer [100, 50] with BN after ReLU``: the network's depth, widths and BN (a record's: its configuration's)."""
+    if isinstance(net, Mapping):
+        c = net["config"]
+        k, hidden, batch_norm, after = len(c["hidden"]) + 1, list(c["hidden"]), c["batch_norm"], c.get("bn_position") == "after"
+    else:
+        k, hidden, batch_norm, after = net.k, list(net.sizes[1:-1]), net.batch_norm, net.bn_position == "after"
+    bn = ("with BN" + (" after ReLU" if after else "")) if batch_norm else "without BN"
+    return f"{k}-layer {hidden} {bn}"
