@@ -4,9 +4,9 @@
 
     from dd2424.explore import TrainConfig, fit, load_cifar10, plot_confusion, plot_history
     data = load_cifar10()
-    net, result = fit(TrainConfig(hidden=(100, 50), bn_position="after", cycles=1), data)
-    plot_history(result)
-    plot_confusion(net, data)
+    config = TrainConfig(hidden=(100, 50), bn_position="after", cycles=1)
+    net, result = fit(config, data)  # with a progress bar
+    display(plot_history(result, config=config), plot_confusion(net, data))
 
 Every ``plot_*`` function returns a figure drawn like the report's (:mod:`dd2424.plotting`,
 :mod:`dd2424.pictures`) that Jupyter shows as an image when it ends a cell; save one with
@@ -201,7 +201,7 @@ def _as_record(result: Any) -> Mapping:
 
 
 def _config_dict(config: Any) -> Mapping:
-    return config.to_dict() if isinstance(config, TrainConfig) else config
+    return config.to_dict() if hasattr(config, "to_dict") else config
 
 
 def _analysis(record: Mapping, test_flips: bool = False) -> Mapping:

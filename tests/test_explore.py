@@ -49,9 +49,12 @@ def test_readme_five_line_example_runs(monkeypatch):
     assert len(code.strip().splitlines()) == 5
     monkeypatch.setattr(explore, "load_cifar10", _data)
     monkeypatch.setattr(explore, "TrainConfig", lambda **kw: TrainConfig(**{**kw, "n_s": 10, "batch_size": 50}))
-    namespace: dict = {}
+    shown = []
+    namespace: dict = {"display": lambda *objects: shown.extend(objects)}  # IPython's display, as a notebook has it
     exec(compile(code, "README.md", "exec"), namespace)
     assert namespace["result"].history["step"][-1] == 20 and not namespace["result"].diverged
+    assert len(shown) == 2 and all(fig._repr_png_()[:4] == b"\x89PNG" for fig in shown)
+    assert "[100, 50] with BN after ReLU" in shown[0]._suptitle.get_text()  # the title names the variant
     assert namespace["net"].bn_position == "after" and namespace["net"].sizes == [3072, 100, 50, len(CLASSES)]
 
 
