@@ -129,7 +129,7 @@ def run_training(
     data=None,
     *,
     data_source: str | None = None,
-    progress: Callable[[dict], None] | None = None,
+    progress: Callable[[dict], None] | bool | None = None,
 ) -> dict:
     """Train one configuration and return its result record (JSON-ready dict).
 
@@ -196,8 +196,10 @@ def run_cached(
     *,
     force: bool = False,
     blas_threads: int | None = None,
+    progress: Callable[[dict], None] | bool | None = None,
 ) -> dict:
-    """Read the saved result of ``config`` on ``spec``'s data, or train it and save it atomically."""
+    """Read the saved result of ``config`` on ``spec``'s data, or train it (showing ``progress``, see
+    :func:`dd2424.training.train`) and save it atomically."""
     identity = data_identity(spec)
     path = Path(results_dir) / "runs" / f"{run_key(config, identity)}.json"
     if not force and path.exists():
@@ -209,7 +211,7 @@ def run_cached(
     if data_provenance(data) != identity:
         raise ConfigError(f"the data's identity changed while running: {identity} vs {data_provenance(data)}")
     with compute_threads(blas_threads):  # None: leave the thread counts as they are
-        record = run_training(config, data)
+        record = run_training(config, data, progress=progress)
     record["cached_as"] = path.name
     write_json_atomic(path, record)
     return record
@@ -225,6 +227,7 @@ def run_many(
     force: bool = False,
     on_done: Callable[[dict], None] | None = None,
     threads: int = 1,
+    progress: Callable[[dict], None] | bool | None = None,
 ) -> list[dict]:
     """Run (or reuse) every configuration; results are in the order of ``configs``.
 
@@ -233,6 +236,7 @@ def run_many(
     many at a time in local processes (joblib);
     ``scheduler`` (e.g. ``"tcp://host:8786"``) sends the runs to a Dask cluster instead.
     Every run is seeded by its configuration, so the numbers do not depend on how it ran.
+    ``progress`` is shown by the runs trained in this process (``jobs == 1``, no scheduler).
     """
     if jobs < 1 or threads < 1:
         raise ConfigError(f"jobs and threads must be >= 1, got {jobs} and {threads}")
@@ -240,7 +244,8 @@ def run_many(
     if scheduler:
         finished = _run_on_dask(configs, spec, results_dir, scheduler, force, threads)
     elif jobs == 1 or len(configs) <= 1:
-        finished = ((i, run_cached(c, spec, results_dir, force=force, blas_threads=threads)) for i, c in enumerate(configs))
+        finished = ((i, run_cached(c, spec, results_dir, force=force, blas_threads=threads, progress=progress))
+                    for i, c in enumerate(configs))  # fmt: skip
     else:
         from joblib import Parallel, delayed
 

@@ -1,15 +1,17 @@
 """The report's figures, saved as vector PDF and PNG (``figures/<name>.pdf|png``, atomically).
 
-Every function takes aggregated numbers (from :mod:`dd2424.sweeps`), returns the
+Every function takes aggregated numbers (from :mod:`dd2424.study.stats`), returns the
 :class:`matplotlib.figure.Figure` it drew, and knows nothing of training. Figures are made
-without pyplot (no global state, nothing shown twice in a notebook); :func:`save_figure`
-writes them and :class:`FigureFiles` displays the saved files in a notebook: PNG for
-screens and HTML, the PDF itself for the LaTeX report.
+without pyplot (no global state, nothing shown twice in a notebook) as :class:`InlineFigure`,
+which Jupyter shows as a PNG without ``%matplotlib inline``; :func:`save_figure` writes them
+and :class:`FigureFiles` displays the saved files in a notebook: PNG for screens and HTML,
+the PDF itself for the LaTeX report.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import math
 import os
 from pathlib import Path
@@ -47,9 +49,23 @@ TRAIN_COLOR, VAL_COLOR, TEST_COLOR = "C0", "C1", "C2"
 _PANELS = (("loss", "loss (cross-entropy)"), ("cost", "cost (loss + L2 penalty)"), ("accuracy", "accuracy (%)"))
 
 
+class InlineFigure(Figure):
+    """A figure that Jupyter (IPython's display) shows as a PNG, in a fresh kernel too.
+
+    The project draws without pyplot, so no backend registers a display for its figures;
+    ``_repr_png_`` is IPython's own hook for an object's image, used when no formatter for
+    the type is registered (with ``%matplotlib inline`` the inline backend's PNG is shown once instead).
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100, bbox_inches="tight", pad_inches=0.02)
+        return buffer.getvalue()
+
+
 def _figure(width: float, height: float) -> Figure:
     with matplotlib.rc_context(STYLE):
-        return Figure(figsize=(width, height), layout="constrained")
+        return InlineFigure(figsize=(width, height), layout="constrained")
 
 
 def _band(ax, steps, curve: Mapping, color: str, label: str, scale: float = 1.0) -> None:
@@ -125,6 +141,39 @@ def _curves_legend(fig: Figure, *curves: Mapping) -> None:
     handles.append(Patch(color="0.5", alpha=0.3, lw=0))
     labels.append(f"mean of {n_runs} seed{'s' if n_runs != 1 else ''}; band: lowest to highest")
     fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
+
+
+def plot_histories(runs: Sequence[tuple[str, Mapping]], title: str) -> Figure:
+    """Loss, cost and accuracy vs update step of single runs: ``runs`` is ``(label, history)`` pairs.
+
+    One run: training and validation in the report's colours. Several: a colour per run, its
+    validation curve solid and its training curve dashed, labelled below the panels.
+    """
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(TEXT_WIDTH, 2.55)
+        axes = fig.subplots(1, 3)
+        for ax, (key, label) in zip(axes, _PANELS):
+            scale = 100.0 if key == "accuracy" else 1.0
+            for i, (name, history) in enumerate(runs):
+                values = {part: [float("nan") if v is None else scale * v for v in history[f"{part}_{key}"]]
+                          for part in ("train", "val")}  # fmt: skip
+                if len(runs) == 1:
+                    ax.plot(history["step"], values["train"], color=TRAIN_COLOR, label="training")
+                    ax.plot(history["step"], values["val"], color=VAL_COLOR, label="validation")
+                else:
+                    ax.plot(history["step"], values["val"], color=f"C{i % 10}", label=name)
+                    ax.plot(history["step"], values["train"], color=f"C{i % 10}", ls="--", lw=1.0)
+            ax.set_xlabel("update step")
+            ax.set_ylabel(label)
+        handles, labels = axes[0].get_legend_handles_labels()
+        if len(runs) > 1:
+            from matplotlib.lines import Line2D
+
+            handles.append(Line2D([], [], color="0.4", ls="--", lw=1.0))
+            labels.append("dashed: training; solid: validation")
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3), frameon=False)
+        fig.suptitle(title)
+    return fig
 
 
 def plot_lambda_search(rows: Sequence[Mapping], chosen: float, interval: tuple[float, float] | None = None) -> Figure:

@@ -7,6 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from dd2424.explore import EXPLORE_NOTEBOOK
 from dd2424.export import REMOVE_CELL_TAGS, REMOVE_INPUT_TAGS
 from dd2424.report import REPORT_NOTEBOOK
 from dd2424.study.notebook import parameters_of
@@ -14,7 +15,7 @@ from dd2424.study.profiles import PROFILES
 from dd2424.study.registry import COMMON_PARAMETERS, chapters
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-CHAPTER_NOTEBOOKS = [p for p in NOTEBOOKS if p.name != REPORT_NOTEBOOK]
+CHAPTER_NOTEBOOKS = [p for p in NOTEBOOKS if p.name not in (REPORT_NOTEBOOK, EXPLORE_NOTEBOOK)]
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
@@ -122,3 +123,16 @@ def test_language_info_is_what_the_kernel_reports(path):
     info = nbformat.read(path, as_version=4).metadata.language_info
     assert info.get("pygments_lexer") == "ipython3" and info.get("codemirror_mode") == {"name": "ipython", "version": 3}
     assert {"file_extension", "mimetype", "nbconvert_exporter", "version"} <= set(info)
+
+
+def test_explore_notebook_is_not_a_chapter_and_declares_typed_settings():
+    """00 is for exploring: typed parameters (papermill shows them), no output_dir default in results/, never run by the report."""
+    from dd2424.explore import SETTINGS
+    from dd2424.study.registry import pipeline_steps
+
+    path = NOTEBOOKS[0].parent / EXPLORE_NOTEBOOK
+    declared = parameters_of(path)
+    assert set(SETTINGS) | {"profile", "output_dir", "seeds", "form"} <= set(declared)
+    assert all(annotation for annotation, _ in declared.values()) and declared["output_dir"] == ("str", None)
+    assert declared["form"] == ("bool", False)  # the form is optional: papermill runs without ipywidgets' frontend
+    assert EXPLORE_NOTEBOOK not in {chapter.notebook for chapter, _ in pipeline_steps()}

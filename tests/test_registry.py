@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dd2424.errors import ConfigError
+from dd2424.explore import EXPLORE_NOTEBOOK
 from dd2424.study import registry
 from dd2424.study.chapter import Chapter
 from dd2424.study.context import Context
@@ -51,6 +52,10 @@ def test_registered_notebook_exists_and_declares_the_pipeline_parameters(chapter
 def test_every_numbered_notebook_is_registered_in_order_and_named_like_its_module():
     numbered = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     assert [c.notebook for c in registry.chapters()] == numbered
+def test_every_numbered_notebook_is_registered_in_order():
+    numbered = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if p.name != EXPLORE_NOTEBOOK)
+    registered = [c.notebook for c in registry.chapters()]
+    assert registered == numbered
     all_entries = [c.notebook for c in registry.CHAPTERS]
     assert all_entries == sorted(all_entries)  # the registry's order is the notebooks' numbering
     for name, chapter in zip(registry.CHAPTER_MODULES, registry.CHAPTERS):

@@ -267,6 +267,26 @@ def test_second_run_reuses_every_saved_result(smoke):
     assert scratch["notebook_seconds"] != timing["notebook_seconds"]
 
 
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_executed_chapters_show_every_figure_they_save(smoke):
+    """Every cell of an executed chapter (papermill's copy) that saves a figure also shows it, as image/png."""
+    import nbformat
+
+    out = smoke[0]
+    figure_cells = 0
+    for path in sorted((out / "build" / "notebooks").glob("*.ipynb")):
+        if path.name == "report.ipynb":
+            continue
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and "save_figure(" in cell.source:
+                figure_cells += 1
+                pngs = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+                assert pngs, f"{path.name}: no image under {cell.source[:60]!r}"
+                assert not any("application/pdf" in o.get("data", {}) for o in cell.outputs)  # PNG only: small copies
+    assert figure_cells == len(FIGURES)  # one cell per figure (02 runs twice, once per depth)
+
+
 def test_the_from_scratch_timing_is_kept_only_by_a_rebuild_of_the_same_code(tmp_path):
     from dd2424 import report
     from dd2424.study.paths import Paths

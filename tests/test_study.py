@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
 from dd2424.errors import ConfigError
 from dd2424.study import registry, tables
+from dd2424.study.context import Context
 from dd2424.study.notebook import notebook_parameters, output_suffix, parse_parameter
 from dd2424.study.paths import OutputFolderBusy, Paths, lock_output_folder
 
@@ -92,3 +95,30 @@ def test_second_report_command_exits_2_naming_the_folder_and_the_pid(tmp_path):
     assert second.returncode == 2
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1 and str(tmp_path) in lines[0] and f"pid {holder.pid}" in lines[0], second.stderr
+
+
+def test_an_unchanged_summary_part_is_not_rewritten(tmp_path):
+    """Rerunning a chapter on the same results leaves its part byte for byte (the ``written`` time included)."""
+    ctx = Context("smoke", output_dir=tmp_path)
+    ctx.save_part("07_part", {"numbers": {"a": 1.5, "b": [1, 2]}})
+    path = tmp_path / "results" / "summary" / "07_part.json"
+    first, mtime = path.read_bytes(), path.stat().st_mtime_ns
+    time.sleep(1.1)  # a new ``written`` would differ by at least a second
+    ctx.save_part("07_part", {"numbers": {"a": 1.5, "b": (1, 2)}})
+    assert path.read_bytes() == first and path.stat().st_mtime_ns == mtime
+    ctx.save_part("07_part", {"numbers": {"a": 2.5, "b": [1, 2]}})
+    assert json.loads(path.read_text())["numbers"]["a"] == 2.5
+
+
+def test_progress_lines_name_what_differs_from_the_assignment(monkeypatch):
+    from dd2424.config import TrainConfig
+    from dd2424.study.tables import config_title, describe_config
+
+    assert describe_config(TrainConfig().to_dict()) == "3-layer BN, lambda 0.005, He init, 2 cycles, seed 0"
+    variant = TrainConfig(hidden=(100, 50), bn_position="after", optimizer="adam", eta_max=1e-3, flip=True, zca=0.1)
+    line = describe_config(variant.to_dict())
+    assert line.startswith("3-layer [100, 50] BN after ReLU, lambda 0.005") and line.endswith("seed 0")
+    for phrase in ("Adam", "eta_max 0.001", "flips", "ZCA eps 0.1"):
+        assert phrase in line and phrase in config_title(variant.to_dict())
+    monkeypatch.setitem(tables._DEFAULTS, "some_new_option", 0)  # a TrainConfig field added later, without a phrase
+    assert "some new option 3" in describe_config({**TrainConfig().to_dict(), "some_new_option": 3})

@@ -2,18 +2,21 @@
 
 A chapter module receives a :class:`Context` (built by :func:`dd2424.study.notebook.open_chapter`
 from the notebook's parameters), asks it for configurations (:meth:`Context.config`), trains or
-reuses them (:meth:`Context.run`, which prints one progress line per run) and writes its tables,
-figures and summary part through it, so every output name gets the context's ``suffix`` (empty
-for the pipeline's own parameter sets, see :mod:`dd2424.study.notebook`). The context also
-carries what the chapter's contract (:class:`~.chapter.Chapter`) resolves for this notebook: its
-own settings (``ctx.settings``) and the name of its summary part (``ctx.part``).
+reuses them (:meth:`Context.run`, which prints one progress line per run, under an overall bar in
+JupyterLab) and writes its tables, figures (shown below the cell as well) and summary part through
+it, so every output name gets the context's ``suffix`` (empty for the pipeline's own parameter sets,
+see :mod:`dd2424.study.notebook`). The context also carries what the chapter's contract
+(:class:`~.chapter.Chapter`) resolves for this notebook: its own settings (``ctx.settings``) and the
+name of its summary part (``ctx.part``).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -90,15 +93,20 @@ class Context:
         base.update(changes)
         return TrainConfig(**base)
 
-    def run(self, configs: Sequence[TrainConfig], label: str, threads: int = 1) -> list[dict]:
+    def run(self, configs: Sequence[TrainConfig], label: str, threads: int = 1, progress: bool = False) -> list[dict]:
         """Run (or reuse) ``configs`` with the context's jobs/scheduler/force; report each finished run.
 
         ``threads`` BLAS threads per run; the context's ``jobs`` cores are then shared by
-        ``jobs // threads`` runs at a time.
+        ``jobs // threads`` runs at a time. ``progress``: each run trained in this process shows
+        its steps (``train(progress=True)``: a bar in JupyterLab, record lines in papermill).
         """
-        progress = Progress(label, len(configs), self.paths.runs, self.progress_log)
-        return run_many(configs, self.spec, self.paths.results, jobs=max(1, self.jobs // threads),
-                        scheduler=self.scheduler, force=self.force, on_done=progress, threads=threads)  # fmt: skip
+        done = Progress(label, len(configs), self.paths.runs, self.progress_log)
+        try:
+            return run_many(configs, self.spec, self.paths.results, jobs=max(1, self.jobs // threads),
+                            scheduler=self.scheduler, force=self.force, on_done=done, threads=threads,
+                            progress=True if progress else None)  # fmt: skip
+        finally:
+            done.close()
 
     def note(self, text: str) -> None:
         """Report a step that is not a training run (e.g. a row evaluated from saved runs), as :class:`Progress` does."""
@@ -109,15 +117,20 @@ class Context:
         return write_table(rows, columns, self.paths.tables / self.name(name))
 
     def save_figure(self, fig: Any, name: str) -> None:
-        """Write ``figures/<name><suffix>.pdf`` and ``.png`` (returns nothing: no stray cell output)."""
+        """Write ``figures/<name><suffix>.pdf`` and ``.png`` and, run in IPython, show the PNG below the cell.
+
+        Returns nothing, so the figure is shown once whether or not the call ends the cell.
+        """
         from .. import plotting
 
-        plotting.save_figure(fig, self.name(name), self.paths.figures)
+        show_png(plotting.save_figure(fig, self.name(name), self.paths.figures).png)
 
     def save_part(self, content: dict) -> None:
         """Write this notebook's contribution to the summary, ``results/summary/<part><suffix>.json`` (``part``: :attr:`part`).
 
-        ``content``'s keys must be sections the chapter declares (``Chapter.summary``).
+        ``content``'s keys must be sections the chapter declares (``Chapter.summary``). A part whose
+        content is unchanged (all but its ``written`` time) is left as it is, so rerunning a chapter
+        on the same results leaves the committed files byte for byte.
         """
         if self.part is None or self.chapter is None:
             raise ConfigError("this context has no chapter, so no summary part: open it with open_chapter(...)")
@@ -125,10 +138,11 @@ class Context:
         if undeclared:
             raise ConfigError(f"{self.chapter.stem} writes the summary section(s) {sorted(undeclared)}, but its "
                               f"CHAPTER declares {list(self.chapter.summary)}: add them to Chapter(summary=...)")  # fmt: skip
-        part = self.part
-        record = {"profile": self.profile.name, "data": self.data_info, "code_version": code_version(),
-                  "written": now(), **content}  # fmt: skip
-        write_json_atomic(self.paths.summary_parts / f"{self.name(part)}.json", json_ready(record))
+        path = self.paths.summary_parts / f"{self.name(self.part)}.json"
+        record = json_ready({"profile": self.profile.name, "data": self.data_info, "code_version": code_version(),
+                             "written": now(), **content})  # fmt: skip
+        if not _same_content(path, record):
+            write_json_atomic(path, record)
 
     def describe(self) -> str:
         """A Markdown paragraph with the profile, data and output folder (for the notebooks)."""
@@ -149,6 +163,7 @@ class Progress:
         self.label, self.total, self.runs_dir, self.log = label, total, runs_dir, log
         self.count = 0
         self.started = time.time()
+        self.bar = _notebook_bar(label, total) if log is None else None
 
     def __call__(self, record: dict) -> None:
         self.count += 1
@@ -160,6 +175,48 @@ class Progress:
         )  # fmt: skip
         text += " (reused)" if reused else f" ({record.get('wall_seconds', 0):.1f} s)"
         _log_or_print(self.log, {"run": True, "reused": reused, "text": text}, f"[run {self.count}/{self.total}] {text}")
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        """Close the overall bar, if one is shown."""
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _notebook_bar(label: str, total: int):
+    """A tqdm.auto bar over a sweep's runs in JupyterLab, else None (papermill, terminals and logs get the lines only)."""
+    from ..progress import where_shown
+
+    if where_shown() != "notebook":
+        return None
+    try:
+        import ipywidgets  # noqa: F401  (tqdm.auto's widget bar needs it)
+        from tqdm.auto import tqdm
+    except ImportError:
+        from tqdm import tqdm
+    return tqdm(total=total, desc=label, unit="run")
+
+
+def show_png(png: Path) -> None:
+    """Display a PNG file below the running cell when running in IPython (a no-op elsewhere)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None or ipython.get_ipython() is None:
+        return
+    from IPython.display import display
+
+    display({"image/png": base64.b64encode(png.read_bytes()).decode(), "text/plain": f"<figure {png.stem}>"}, raw=True)
+
+
+def _same_content(path: Path, record: Mapping) -> bool:
+    """Whether the JSON file at ``path`` holds ``record``, apart from its ``written`` time."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    new = json.loads(json.dumps(record))
+    return isinstance(old, dict) and {k: v for k, v in old.items() if k != "written"} == {
+        k: v for k, v in new.items() if k != "written"}
 
 
 def _log_or_print(log: Path | None, entry: dict, line: str) -> None:

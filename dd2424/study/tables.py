@@ -117,21 +117,78 @@ def init_name(init: str | float) -> str:
 
 
 def describe_config(c: Mapping) -> str:
-    """A short label of a run (a ``TrainConfig.to_dict()``), e.g. ``3-layer BN, lambda 0.005, He init, 2 cycles, seed 1``."""
-    return (
-        f"{len(c['hidden']) + 1}-layer {'BN' if c['batch_norm'] else 'no BN'}, lambda {fmt_num(c['lam'], 2)}, "
-        f"{init_name(c['init'])}, {plural(c['cycles'], 'cycle')}, seed {c['seed']}"
-    )
+    """A short label of a run (a ``TrainConfig.to_dict()``), e.g. ``3-layer BN, lambda 0.005, He init, 2 cycles, seed 1``,
+    naming every setting that differs from the assignment's (``3-layer [100, 50] BN after ReLU, ..., Adam``)."""
+    widths = "" if tuple(c["hidden"]) == _DEFAULTS["hidden"] else f" {list(c['hidden'])}"
+    return ", ".join([
+        f"{len(c['hidden']) + 1}-layer{widths} {'BN' if c['batch_norm'] else 'no BN'}{_bn_position(c)}",
+        f"lambda {fmt_num(c['lam'], 2)}", init_name(c["init"]), plural(c["cycles"], "cycle"),
+        *config_changes(c), f"seed {c['seed']}",
+    ])  # fmt: skip
 
 
 def config_title(config: Mapping, n_seeds: int | None = None) -> str:
-    """A figure title in matplotlib mathtext, e.g. ``3-layer [50, 50] with BN, $\\lambda$ = $5 \\times 10^{-3}$, He init, 2 cycles of 2 × 2250 steps``."""
+    """A figure title in matplotlib mathtext, e.g. ``3-layer [50, 50] with BN, $\\lambda$ = $5 \\times 10^{-3}$, He init,
+    2 cycles of 2 × 2250 steps``, then the settings that differ from the assignment's (:func:`config_changes`)."""
     seeds = f", {plural(n_seeds, 'seed')}" if n_seeds else ""
+    changes = "".join(", " + change for change in config_changes(config))
     init = config["init"]
     init_text = init_name(init) if isinstance(init, str) else f"init $\\sigma$ = {fmt_power(init)}"
-    return (f"{len(config['hidden']) + 1}-layer {list(config['hidden'])} {'with' if config['batch_norm'] else 'without'} BN, "
-            f"$\\lambda$ = {fmt_power(config['lam'])}, {init_text}, "
-            f"{plural(config['cycles'], 'cycle')} of 2 × {config['n_s']} steps{seeds}")  # fmt: skip
+    return (f"{len(config['hidden']) + 1}-layer {list(config['hidden'])} {'with' if config['batch_norm'] else 'without'} BN"
+            f"{_bn_position(config)}, $\\lambda$ = {fmt_power(config['lam'])}, {init_text}, "
+            f"{plural(config['cycles'], 'cycle')} of 2 × {config['n_s']} steps{changes}{seeds}")  # fmt: skip
+
+
+def config_changes(c: Mapping) -> list[str]:
+    """The settings of a configuration that differ from the assignment's, beyond those every label shows
+    (depth, BN, lambda, init, cycles, seed), e.g. ``["dropout 0.1", "flips", "Adam"]``. A field without a
+    phrase of its own is named by its name and value, so an option added to ``TrainConfig`` shows too."""
+    out = []
+    for name, default in _DEFAULTS.items():
+        value = c.get(name, default)
+        if name in _ALWAYS_SHOWN or value == default or (isinstance(value, list) and tuple(value) == default):
+            continue
+        phrase = _PHRASES.get(name)
+        if phrase is not None:
+            out.append(phrase(value))
+        else:
+            out.append(name.replace("_", " ") if value is True else f"{name.replace('_', ' ')} {value}")
+    return out
+
+
+def _bn_position(c: Mapping) -> str:
+    return " after ReLU" if c["batch_norm"] and c.get("bn_position", "before") == "after" else ""
+
+
+def _field_defaults() -> dict[str, Any]:
+    from dataclasses import fields
+
+    from ..config import TrainConfig
+
+    return {f.name: f.default for f in fields(TrainConfig)}
+
+
+_DEFAULTS = _field_defaults()
+#: shown by every label, or not a property of the trained network (the history's sampling)
+_ALWAYS_SHOWN = {"hidden", "batch_norm", "bn_position", "lam", "init", "cycles", "seed", "n_s", "records_per_cycle",
+                 "history_train_samples", "record_grad_norms"}  # fmt: skip
+_PHRASES: dict[str, Callable[[Any], str]] = {
+    "dropout": lambda v: f"dropout {v:g}",
+    "label_smoothing": lambda v: f"label smoothing {v:g}",
+    "flip": lambda v: "flips",
+    "max_shift": lambda v: f"shifts of up to {v} px",
+    "optimizer": lambda v: {"adam": "Adam", "sgd": "SGD"}.get(v, str(v)),
+    "precise_bn": lambda v: f"PreciseBN on {v} images",
+    "precise_bn_per_epoch": lambda v: f"PreciseBN {v} times per epoch",
+    "test_flips": lambda v: "test-time flips",
+    "zca": lambda v: f"ZCA eps {fmt_num(v)}",
+    "batch_size": lambda v: f"batch {v}",
+    "eta_min": lambda v: f"eta_min {fmt_num(v)}",
+    "eta_max": lambda v: f"eta_max {fmt_num(v)}",
+    "skip": lambda v: "skip connections",
+    "lr_decay": lambda v: f"{v} decay",
+    "lr_decay_factor": lambda v: f"decay factor {v:g}",
+}
 
 
 def markdown_table(rows: Sequence[Mapping], columns: Sequence[Column]) -> str:
