@@ -99,15 +99,18 @@ def test_second_report_command_exits_2_naming_the_folder_and_the_pid(tmp_path):
 
 def test_an_unchanged_summary_part_is_not_rewritten(tmp_path):
     """Rerunning a chapter on the same results leaves its part byte for byte (the ``written`` time included)."""
-    ctx = Context("smoke", output_dir=tmp_path)
-    ctx.save_part("07_part", {"numbers": {"a": 1.5, "b": [1, 2]}})
-    path = tmp_path / "results" / "summary" / "07_part.json"
+    from dd2424.study import registry
+
+    chapter = registry.chapter_of("06_pictures")
+    ctx = Context("smoke", output_dir=tmp_path, chapter=chapter, part="06_pictures")
+    ctx.save_part({"pictures": {"a": 1.5, "b": [1, 2]}})
+    path = tmp_path / "results" / "summary" / "06_pictures.json"
     first, mtime = path.read_bytes(), path.stat().st_mtime_ns
     time.sleep(1.1)  # a new ``written`` would differ by at least a second
-    ctx.save_part("07_part", {"numbers": {"a": 1.5, "b": (1, 2)}})
+    ctx.save_part({"pictures": {"a": 1.5, "b": (1, 2)}})
     assert path.read_bytes() == first and path.stat().st_mtime_ns == mtime
-    ctx.save_part("07_part", {"numbers": {"a": 2.5, "b": [1, 2]}})
-    assert json.loads(path.read_text())["numbers"]["a"] == 2.5
+    ctx.save_part({"pictures": {"a": 2.5, "b": [1, 2]}})
+    assert json.loads(path.read_text())["pictures"]["a"] == 2.5
 
 
 def test_progress_lines_name_what_differs_from_the_assignment(monkeypatch):
