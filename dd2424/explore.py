@@ -183,10 +183,10 @@ def settings_form(ctx: Any, **settings: Any) -> Any:
         hidden=w.Text(",".join(map(str, s.get("hidden", (50, 50)))), description="hidden"),
         batch_norm=w.Checkbox(s.get("batch_norm", True), description="batch norm"),
         bn_position=w.Dropdown(options=["before", "after"], value=s.get("bn_position", "before"), description="BN"),
-        lam=w.FloatLogSlider(s.get("lam", 0.005), base=10, min=-6, max=-1, description="lambda"),
+        lam=w.BoundedFloatText(s.get("lam", 0.005), min=0, max=1, step=0.001, description="lambda"),
         cycles=w.IntSlider(s.get("cycles") or ctx.profile.cycles, min=1, max=6, description="cycles"),
         optimizer=w.Dropdown(options=["sgd", "adam"], value=s.get("optimizer", "sgd"), description="optimizer"),
-        eta_max=w.FloatLogSlider(s.get("eta_max", 0.1), base=10, min=-4, max=0, description="eta_max"),
+        eta_max=w.BoundedFloatText(s.get("eta_max", 0.1), min=1e-5, max=1, step=0.01, description="eta_max"),
         flip=w.Checkbox(s.get("flip", False), description="flips"),
         max_shift=w.IntSlider(s.get("max_shift", 0), min=0, max=4, description="shift (px)"),
     )
