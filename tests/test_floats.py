@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -245,6 +246,12 @@ def committed_report(tmp_path_factory):
     """report.ipynb executed on a copy of the committed full results (no training), and its PDF when LaTeX is there."""
     if not (ROOT / "results" / "summary").is_dir():
         pytest.skip("no committed results/summary in this checkout")
+    from dd2424.code_version import code_version
+
+    committed = json.loads((ROOT / "results" / "summary.json").read_text()).get("code_version")
+    if committed != code_version():  # the report notebook reads what the current code writes
+        pytest.skip(f"the committed results come from code version {committed}, the code is {code_version()}: "
+                    "`make report` rebuilds them (the smoke pipeline's tests check the report meanwhile)")
     import papermill
 
     from dd2424 import report
