@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -136,3 +137,18 @@ def test_explore_notebook_is_not_a_chapter_and_declares_typed_settings():
     assert all(annotation for annotation, _ in declared.values()) and declared["output_dir"] == ("str", None)
     assert declared["form"] == ("bool", False)  # the form is optional: papermill runs without ipywidgets' frontend
     assert EXPLORE_NOTEBOOK not in {chapter.notebook for chapter, _ in pipeline_steps()}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_code_cell_of_every_notebook_parses(path):
+    """A syntax error in a notebook's cell (say, a quote inside an f-string's text) shows here in a second,
+    not minutes into a pipeline."""
+    import ast
+
+    for number, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] == "code":
+            source = "".join(cell["source"])
+            try:
+                ast.parse(source)
+            except SyntaxError as error:
+                pytest.fail(f"{path.name}, cell {number}: {error}")
