@@ -155,3 +155,17 @@ def test_leave_one_out_trains_the_last_row_without_each_ingredient_with_one_seed
     with pytest.raises(ConfigError, match="no run of seed 7"):
         leave_one_out(row, removals, 7, run)
     assert dataclasses.replace(base) == base  # the row's configuration is left as it was
+
+
+def test_leave_one_out_skips_an_ingredient_the_row_does_not_have():
+    """When the ladder dropped ZCA whitening, "without ZCA" is the row itself: nothing to train or to report."""
+    row = Row("longer training", "", TrainConfig(flip=True), [{"seed": 0, "val_accuracy": 0.7, "test_accuracy": 0.7}])
+    trained = []
+
+    def run(configs, label):
+        trained.extend(configs)
+        return [{"seed": 0, "val_accuracy": 0.6, "test_accuracy": 0.6}]
+
+    removals = [Ingredient("augmentation", "", {"flip": False, "max_shift": 0}), Ingredient("ZCA whitening", "", {"zca": 0.0})]
+    out = leave_one_out(row, removals, 0, run)
+    assert [r["ingredient"] for r in out] == ["augmentation"] and len(trained) == 1 and not trained[0].flip

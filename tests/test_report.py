@@ -15,8 +15,9 @@ from dd2424.study import lambda_search, registry, stats, tables
 from dd2424.study.profiles import get_profile
 from dd2424.errors import ConfigError
 
-FIGURES = ["curves_3layer", "curves_9layer", "lambda_search", "sensitivity_loss", "ablation_best_curves",
-           "first_layer_weights", "confusion_matrix", "mistakes"]  # fmt: skip
+FIGURES = ["curves_3layer", "curves_9layer", "grad_norms_3layer", "grad_norms_9layer", "lambda_search",
+           "sensitivity_loss", "ablation_best_curves", "first_layer_weights", "confusion_matrix", "mistakes",
+           "deep_curves"]  # fmt: skip
 TABLES = ["gradcheck_entries", "gradcheck_maxima", "gradcheck_layers", "training_3layer_nobn", "training_3layer_bn",
           "training_9layer_nobn", "training_9layer_bn", "training_summary", "lambda_search", "lambda_final",
           "sensitivity", "ablation", "class_accuracy"]  # fmt: skip
@@ -156,8 +157,9 @@ def _saved_results(out: Path) -> dict[str, int]:
 
 
 def _smoke_runs(beyond: dict) -> int:
-    """The smoke pipeline's training runs: exactly the planned ones (every ingredient runs every seed)."""
-    return registry.planned_runs(get_profile("smoke"))
+    """The smoke pipeline's training runs: the planned ones (every ingredient runs every seed) and the ladder's
+    leave-one-out, one run per ingredient the last row still has."""
+    return registry.planned_runs(get_profile("smoke")) + len(beyond.get("leave_one_out") or [])
 
 
 @pytest.fixture(scope="module")

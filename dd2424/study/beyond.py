@@ -55,7 +55,7 @@ def planned_runs(profile: Profile, settings: LadderSettings) -> int:
     """Training runs of one execution of the notebook: the baseline and every ingredient that trains, each
     with every seed (trials included: every ingredient is judged by the same paired rule)."""
     trained = sum(not i.evaluation_only for i in default_ladder())
-    return (1 + trained) * len(settings.ablation_seeds) + (len(removals()) if settings.ablation_leave_one_out else 0)
+    return (1 + trained) * len(settings.ablation_seeds)  # + the leave-one-out's runs: one per ingredient still there
 
 
 def timing(section: Mapping) -> dict[str, float]:

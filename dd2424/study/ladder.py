@@ -193,7 +193,8 @@ def leave_one_out(row: Row, removals: Sequence[Ingredient], seed: int,
 
     Each result: what was left out, the accuracies with and without it, ``val_buys`` / ``test_buys``
     (with minus without: what the ingredient still adds at this row's schedule), ``seeds`` 1 and
-    the run's time and file. Raises :class:`ConfigError` when ``row`` has no run of ``seed``.
+    the run's time and file. A removal that leaves the configuration as it is (an ingredient the ladder
+    dropped) is left out. Raises :class:`ConfigError` when ``row`` has no run of ``seed``.
     """
     full = next((r for r in row.records if r["seed"] == seed), None)
     if full is None:
@@ -202,6 +203,8 @@ def leave_one_out(row: Row, removals: Sequence[Ingredient], seed: int,
     out = []
     for removal in removals:
         config = dataclasses.replace(removal.apply(row.config), seed=seed)
+        if config == dataclasses.replace(row.config, seed=seed):
+            continue  # the ladder dropped this ingredient: the row has nothing to leave out
         record = run([config], f"{row.name} without {removal.name}")[0]
         out.append({
             "ingredient": removal.name, "description": removal.description, "row": row.name, "seed": seed, "seeds": 1,
