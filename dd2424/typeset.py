@@ -36,7 +36,9 @@ POWER_COLUMNS = ("lambda", "sigma", "eta")
 # a span that is left alone: inline code, display or inline maths, a link target, an HTML tag
 _PROTECTED = re.compile(r"(`+)[^`]*?\1|\$\$.+?\$\$|\$[^$\n]+?\$|\]\([^)]*\)|<[^>\n]+>", re.S)
 _E_NUMBER = r"\d+(?:\.\d+)?[eE][+-]?\d+"
-_E_NOTATION = re.compile(rf"(?<![\w.]){_E_NUMBER}(?![\w]|\.\d)")
+# e-notation as Python prints it, with a signed exponent (1e-05, 2.5e+03): a short git hash such as 396e179
+# is a word, not a number
+_E_NOTATION = re.compile(r"(?<![\w.])\d+(?:\.\d+)?[eE][+-]\d{1,3}(?![\w]|\.\d)")
 _SMALL_DECIMAL = re.compile(r"(?<![\w.])0\.00\d*[1-9]\d*(?![\w]|\.\d)")
 _NUMBER = rf"(?:{_E_NUMBER}|\d+(?:\.\d+)?)"
 _GREEK_VALUE = re.compile(rf"\b(lambda|sigma|eta|epsilon)(\s+=)?\s+({_NUMBER})(?![\w]|\.\d)")

@@ -139,6 +139,7 @@ def test_prose_gets_powers_of_ten_and_unbreakable_percentages_but_code_and_maths
     text = typeset_markdown("error 5.90e-08, `run-1e5.json`, $\\lambda = 0.005$, [a](#x-1e5), lambda 0.0001; 83 % and 53.37 ± 0.24 %.")
     assert "error $5.90 \\times 10^{-8}$" in text and "$\\lambda$ = $10^{-4}$" in text
     assert "`run-1e5.json`" in text and "$\\lambda = 0.005$" in text and "(#x-1e5)" in text
+    assert typeset_markdown("from git commit 396e179 (code version 0a3c781a97b8)") == "from git commit 396e179 (code version 0a3c781a97b8)"
     assert typeset_markdown("between 1e-5 and 0.001, lambda = 0.00346, +0.00 points, 0.01") == \
         "between $10^{-5}$ and $10^{-3}$, $\\lambda$ = $3.46 \\times 10^{-3}$, +0.00 points, 0.01"  # fmt: skip
     assert typeset_markdown("| gain |\n|---:|\n| -0.64 |\n\n3-layer, 2026-11-29, (-0.7 points)") == \
