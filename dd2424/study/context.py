@@ -219,6 +219,23 @@ def _same_content(path: Path, record: Mapping) -> bool:
         k: v for k, v in new.items() if k != "written"}
 
 
+def rerun_hint(ctx: Context, chapter: str) -> str:
+    """How to make the results of an earlier ``chapter`` that ``ctx``'s notebook reads."""
+    return f"run notebook {chapter} (or `dd2424 report --profile {ctx.profile.name}`) into {ctx.paths.root} first"
+
+
+def earlier_part(ctx: Context, part: str, chapter: str) -> dict:
+    """The summary part ``part`` of an earlier ``chapter``, checked to come from ``ctx``'s profile and data."""
+    path = ctx.paths.summary_parts / f"{part}.json"
+    if not path.is_file():
+        raise ConfigError(f"this notebook reads the results of {chapter}, but {path} is missing: {rerun_hint(ctx, chapter)}")
+    content = json.loads(path.read_text())
+    if content.get("profile") != ctx.profile.name or content.get("data", {}).get("sha256") != ctx.data_info["sha256"]:
+        raise ConfigError(f"{path.name} comes from profile {content.get('profile')!r} and other data than this "
+                          f"notebook's ({ctx.profile.name!r}): {rerun_hint(ctx, chapter)}")  # fmt: skip
+    return content
+
+
 def _log_or_print(log: Path | None, entry: dict, line: str) -> None:
     """Append ``entry`` as a JSON line to the pipeline's progress log, or print ``line`` without one."""
     if log is None:

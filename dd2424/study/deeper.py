@@ -54,7 +54,7 @@ from ..schedule import LR_DECAYS
 from ..training import TrainConfig
 from . import beyond, training_curves
 from .chapter import Chapter
-from .context import Context
+from .context import Context, earlier_part, rerun_hint
 from .deeper_text import FIGURE, TABLES, adaptive_section, deep_section
 from .profiles import ChapterSettings, Profile, check_non_empty, check_positive
 
@@ -194,10 +194,6 @@ def run_all(ctx: Context) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]
 # --------------------------------------------------------------------------- runs of earlier chapters
 
 
-def _rerun(ctx: Context, chapter: str) -> str:
-    return f"run notebook {chapter} (or `dd2424 report --profile {ctx.profile.name}`) into {ctx.paths.root} first"
-
-
 def saved_records(ctx: Context, configs: Sequence[TrainConfig], chapter: str) -> list[dict]:
     """The saved run records of ``configs`` (an earlier chapter's runs), read without training or progress lines."""
     records = []
@@ -205,7 +201,7 @@ def saved_records(ctx: Context, configs: Sequence[TrainConfig], chapter: str) ->
         path = ctx.paths.runs / f"{run_key(config, ctx.data_info)}.json"
         if not path.is_file():
             raise ConfigError(f"chapter 07 reuses the runs of {chapter}, but {path.name} (seed {config.seed}) is "
-                              f"missing: {_rerun(ctx, chapter)}")  # fmt: skip
+                              f"missing: {rerun_hint(ctx, chapter)}")  # fmt: skip
         records.append(json.loads(path.read_text()))
     return records
 
@@ -213,22 +209,15 @@ def saved_records(ctx: Context, configs: Sequence[TrainConfig], chapter: str) ->
 def ladder_best_records(ctx: Context) -> tuple[dict, list[dict]]:
     """The best row of chapter 05's ladder: its summary entry (``beyond.best``) and the run records it names."""
     stem = beyond.CHAPTER.stem
-    path = ctx.paths.summary_parts / f"{stem}.json"
-    if not path.is_file():
-        raise ConfigError(f"chapter 07 reads the ladder's best networks, but {path} is missing: {_rerun(ctx, stem)}")
-    part = json.loads(path.read_text())
-    if part.get("profile") != ctx.profile.name or part.get("data", {}).get("sha256") != ctx.data_info["sha256"]:
-        raise ConfigError(f"{path.name} comes from profile {part.get('profile')!r} and other data than this "
-                          f"notebook's ({ctx.profile.name!r}): {_rerun(ctx, stem)}")  # fmt: skip
-    best = part.get("beyond", {}).get("best") or {}
+    best = earlier_part(ctx, stem, stem).get("beyond", {}).get("best") or {}
     records = []
     for name in best.get("run_files") or []:
         record_path = ctx.paths.runs / str(name)
         if not record_path.is_file():
-            raise ConfigError(f"the ladder's best run {record_path} is missing: {_rerun(ctx, stem)}")
+            raise ConfigError(f"the ladder's best run {record_path} is missing: {rerun_hint(ctx, stem)}")
         records.append(json.loads(record_path.read_text()))
     if not records:
-        raise ConfigError(f"{path.name} has no beyond.best.run_files: {_rerun(ctx, stem)}")
+        raise ConfigError(f"{stem}.json has no beyond.best.run_files: {rerun_hint(ctx, stem)}")
     return best, records
 
 

@@ -23,7 +23,7 @@ from ..analysis import decode_images
 from ..errors import ConfigError
 from . import beyond, training_curves
 from .chapter import Chapter
-from .context import Context
+from .context import Context, earlier_part, rerun_hint
 from .ladder import with_test_flips
 from .tables import Column, fmt_pct
 
@@ -80,20 +80,12 @@ def load_networks(ctx: Context) -> list[Network]:
 
 
 def _load(ctx: Context, source: Source) -> Network:
-    rerun = (f"run notebook {source.chapter} (or `dd2424 report --profile {ctx.profile.name}`) into "
-             f"{ctx.paths.root} first")  # fmt: skip
-    path = ctx.paths.summary_parts / f"{source.part}.json"
-    if not path.is_file():
-        raise ConfigError(f"chapter 06 draws the saved runs of earlier chapters, but {path} is missing: {rerun}")
-    part = json.loads(path.read_text())
-    if part.get("profile") != ctx.profile.name or part.get("data", {}).get("sha256") != ctx.data_info["sha256"]:
-        raise ConfigError(f"{path.name} comes from profile {part.get('profile')!r} and other data than this "
-                          f"notebook's ({ctx.profile.name!r}): {rerun}")  # fmt: skip
-    entry: Any = part
+    rerun = rerun_hint(ctx, source.chapter)
+    entry: Any = earlier_part(ctx, source.part, source.chapter)
     for key in source.keys:
         entry = entry.get(key) if isinstance(entry, Mapping) else None
     if not isinstance(entry, Mapping) or not entry.get("run_files"):
-        raise ConfigError(f"{path.name} has no {'.'.join(source.keys)}.run_files: {rerun}")
+        raise ConfigError(f"{source.part}.json has no {'.'.join(source.keys)}.run_files: {rerun}")
     run_file, seed = entry["run_files"][0], entry["seeds"][0]
     record_path = ctx.paths.runs / str(run_file)
     if not run_file or not record_path.is_file():
