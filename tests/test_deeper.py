@@ -34,9 +34,10 @@ def test_the_chapter_is_registered_last_and_plans_its_own_runs_only():
     assert deeper.CHAPTER.summary == ("deep", "adaptive_bn")
     # narrow variants and the two 9-layer skip networks with the profile's seeds, the wide ones with theirs;
     # chapter 02's runs (9-layer plain and BN, 3-layer BN) are read, never planned again
-    assert deeper.CHAPTER.runs(get_profile("full")) == (4 + 2) * 10 + 3 * 3 == 69
-    assert deeper.CHAPTER.runs(get_profile("quick")) == (4 + 2) * 2 + 3 * 2
-    assert deeper.CHAPTER.runs(get_profile("smoke")) == (4 + 2) * 2 + 3 * 2
+    # and the PreciseBN twins of chapter 02's two BN networks with the profile's seeds
+    assert deeper.CHAPTER.runs(get_profile("full")) == (4 + 2 + 2) * 10 + 3 * 3 == 89
+    assert deeper.CHAPTER.runs(get_profile("quick")) == (4 + 2 + 2) * 2 + 3 * 2
+    assert deeper.CHAPTER.runs(get_profile("smoke")) == (4 + 2 + 2) * 2 + 3 * 2
     assert deeper.timing({}) == {"training_seconds": 0.0, "runs": 0}
     assert deeper.timing({"compute_seconds": 5.0, "runs": 3}) == {"training_seconds": 5.0, "runs": 3}
 
@@ -233,6 +234,55 @@ def test_adaptive_bn_is_paired_over_the_same_networks_and_its_claims_follow_the_
     assert rows[0]["gain_shifted"] == pytest.approx(0.08) and rows[0]["network"] == "3-layer BN network"
 
 
+def test_the_precise_twins_are_chapter_02s_bn_runs_with_precise_bn_only():
+    ctx = _ctx("full")
+    for key, plain in (("3layer_bn", deeper.shallow_bn_configs(ctx)), ("9layer_bn", deeper.nine_layer_configs(ctx, "bn"))):
+        twins = deeper.precise_configs(ctx, key)
+        assert [_diff(t, c) for t, c in zip(twins, plain)] == [{"precise_bn": 10000}] * 10
+    assert deeper.precise_configs(_ctx("full", precise_samples=50000), "3layer_bn")[0].precise_bn == DATA["n_train"]
+    with pytest.raises(ConfigError, match="precise_samples must be a positive integer"):
+        deeper.CHAPTER.settings_for("smoke", precise_samples=0)
+
+
+def _twins(precise_gain: float, adaptive_gain: float, same: bool = True):
+    """Runs and their PreciseBN twins: PreciseBN moves test and shifted accuracy by ``precise_gain``, Adaptive BN
+    the shifted one by ``adaptive_gain`` over PreciseBN; ``same=False``: one twin's running-average accuracy differs."""
+    noise = (0.0, 0.003, -0.002, 0.001, 0.002)
+    plain, twins = [], []
+    for s, d in enumerate(noise):
+        running, shifted = 0.5 + d, 0.4 + d
+        plain.append(_record(s, 0.5, abn=(running, running, shifted, shifted + 0.05)))
+        twin = _record(s, 0.5, abn=(running + precise_gain, running, shifted + precise_gain,
+                                    shifted + precise_gain + adaptive_gain))  # fmt: skip
+        twin["final_running_averages"] = {"test": {"accuracy": running + (0.01 if not same and s == 2 else 0.0)}}
+        twins.append(twin)
+    return deeper_text.precise_section({"3layer_bn": (plain, twins)}, {"3layer_bn": "3-layer BN network"})
+
+
+def test_running_precise_and_adaptive_are_paired_on_the_same_networks_and_the_text_follows():
+    section = _twins(precise_gain=0.0, adaptive_gain=0.10)
+    net = section["networks"]["3layer_bn"]
+    assert net["same_networks"] and net["seeds"] == [0, 1, 2, 3, 4]
+    assert net["shifted"]["running"]["mean"] == pytest.approx(0.4008) and net["shifted"]["adaptive"]["n"] == 5
+    assert net["test"]["precise_vs_running"]["verdict"] == "within noise"
+    assert net["shifted"]["adaptive_vs_precise"]["mean"] == pytest.approx(0.10)
+    section.update(samples=10000)
+    text = deeper_discussion.precise_text(section)
+    assert "the same networks" in text and "10,000 training images" in text
+    assert "PreciseBN in place of the running averages changes the test accuracy by +0.00 points, within noise" in text
+    assert "Adaptive BN in place of PreciseBN raises the shifted accuracy by 10.00 points" in text
+    assert "only statistics of the evaluated images recover the accuracy" in text
+    helped = {**_twins(precise_gain=0.02, adaptive_gain=0.10), "samples": 10000}
+    assert "PreciseBN recovers part of the loss" in deeper_discussion.precise_text(helped)
+    nothing = {**_twins(precise_gain=0.0, adaptive_gain=-0.01), "samples": 10000}
+    assert "do not beat PreciseBN's on every network" in deeper_discussion.precise_text(nothing)
+    other = {**_twins(precise_gain=0.0, adaptive_gain=0.1, same=False), "samples": 10000}
+    assert not other["networks"]["3layer_bn"]["same_networks"]
+    assert "paired over seeds, not over identical weights" in deeper_discussion.precise_text(other)
+    rows = deeper_text.precise_rows(section)
+    assert [r["set"] for r in rows] == ["test", "shifted test"] and rows[1]["adaptive_vs_precise"] == pytest.approx(0.10)
+
+
 # --------------------------------------------------------------------------- the notebook, smoke profile
 
 
@@ -270,6 +320,10 @@ def test_the_notebook_runs_in_the_smoke_profile_on_chapter_02s_and_05s_runs(real
     assert all(p["test"]["n"] == 2 and p["test"]["verdict"] for p in deep["nine_layer"]["pairs"])
     assert adaptive["order"][:3] == ["3layer_bn", "9layer_bn", "ladder_best"]
     assert all(n["gain_shifted"]["n"] == 2 for n in adaptive["networks"].values())
+    # the PreciseBN twins retrain chapter 02's BN networks to the same weights (deterministic for a seed)
+    twins = adaptive["precise"]["networks"]
+    assert set(twins) == {"3layer_bn", "9layer_bn"} and all(n["same_networks"] for n in twins.values())
+    assert all(n["shifted"]["adaptive_vs_precise"]["n"] == 2 for n in twins.values())
     assert (tmp_path / "figures" / "deep_curves.pdf").read_bytes()[:5] == b"%PDF-"
     for name in deeper_text.TABLES.values():
         assert (tmp_path / "results" / "tables" / f"{name}.md").read_text().startswith("| ")

@@ -33,12 +33,17 @@ are built with :mod:`.training_curves`' functions, so they are read from ``resul
 own statistics and with Adaptive BN, on the test set and on the shifted test set. The table pairs
 them over the same networks: chapter 02's 3-layer and 9-layer BN networks, the best row of chapter
 05's ladder (its runs, from that chapter's summary part) and this chapter's BN variants.
+Chapter 02's two BN networks are also trained again with PreciseBN after training
+(:func:`precise_configs`): the same seeds and steps give the same weights (checked: the twins'
+running-average accuracy equals chapter 02's), so running averages, PreciseBN and Adaptive BN are
+compared on the very same networks.
 Numbers, tables and the figure are :mod:`.deeper_text`'s, the report's paragraphs :mod:`.deeper_discussion`'s.
 
-**Cost** (full profile): 69 runs, all in one sweep. Measured on full data with shortened schedules
+**Cost** (full profile): 89 runs, all in one sweep. Measured on full data with shortened schedules
 and scaled to 2 x 2250 x 2 steps, one core each, calibrated on a chapter-02 run of the pipeline:
 about 15-24 s per narrow 7-layer run, 30 s per 9-layer skip run and 35-42 s per wide (128) run,
-about 30 CPU-minutes in all, 15 minutes with ``--jobs 2`` on 2 cores.
+about 30 CPU-minutes in all, 15 minutes with ``--jobs 2`` on 2 cores; the 20 PreciseBN twins add
+about 10 CPU-minutes.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ from ..training import TrainConfig
 from . import beyond, training_curves
 from .chapter import Chapter
 from .context import Context, earlier_part, rerun_hint
-from .deeper_text import FIGURE, TABLES, adaptive_section, deep_section
+from .deeper_text import FIGURE, TABLES, adaptive_section, deep_section, precise_section
 from .profiles import ChapterSettings, Profile, check_non_empty, check_positive
 
 
@@ -68,9 +73,10 @@ class DeeperSettings(ChapterSettings):
     deep_wide_seeds: tuple[int, ...] = (0, 1, 2)  # seeds of the wide networks
     deep_adam_eta: float = 3e-3  # eta_max of the Adam steps
     deep_decay: str = "cosine"  # learning-rate decay of the Adam steps (dd2424.schedule)
+    precise_samples: int = 10000  # training images PreciseBN recomputes the BN statistics on (as the ladder's)
 
     def check(self) -> None:
-        check_positive(self, "deep_narrow", "deep_wide")
+        check_positive(self, "deep_narrow", "deep_wide", "precise_samples")
         check_non_empty(self, "deep_wide_seeds")
         if not 0 < self.deep_adam_eta < 1:
             raise ConfigError(f"deep_adam_eta (Adam's eta_max) must be in (0, 1), got {self.deep_adam_eta}")
@@ -112,14 +118,17 @@ SHALLOW, NINE = training_curves.DEPTHS[0][1], training_curves.DEPTHS[1][1]
 #: the 9-layer networks: key -> (BN, skip); plain and bn are chapter 02's runs
 NINE_LAYER = {"plain": (False, False), "bn": (True, False), "skip_nobn": (False, True), "skip_bn": (True, True)}
 TRAINED_NINE = ("skip_nobn", "skip_bn")
+#: chapter 02's BN networks trained again with PreciseBN after training (:func:`precise_configs`)
+PRECISE = ("3layer_bn", "9layer_bn")
 
 
 def planned_runs(profile: Profile, settings: DeeperSettings) -> int:
     """Training runs of one execution: the narrow variants with the profile's seeds, the wide ones with theirs,
-    and the two 9-layer skip networks with the profile's seeds (chapter 02's runs are read, not run)."""
+    the two 9-layer skip networks and the two PreciseBN twins with the profile's seeds (chapter 02's runs are
+    read, not run)."""
     narrow = sum(v.group == "narrow" for v in VARIANTS)
     wide = len(VARIANTS) - narrow
-    return (narrow + len(TRAINED_NINE)) * len(profile.seeds) + wide * len(settings.deep_wide_seeds)
+    return (narrow + len(TRAINED_NINE) + len(PRECISE)) * len(profile.seeds) + wide * len(settings.deep_wide_seeds)
 
 
 def timing(section: Mapping) -> dict[str, float]:
@@ -178,17 +187,27 @@ def shallow_bn_configs(ctx: Context) -> list[TrainConfig]:
     return training_curves.training_curve_configs(ctx, SHALLOW, True, CURVES_INIT, CURVES_LAM)
 
 
-def run_all(ctx: Context) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+def precise_configs(ctx: Context, key: str) -> list[TrainConfig]:
+    """Chapter 02's BN network ``key`` of :data:`PRECISE` with PreciseBN after training: the same seeds and steps,
+    so the same weights, whose BN statistics are then recomputed on the first ``precise_samples`` training images."""
+    configs = shallow_bn_configs(ctx) if key == "3layer_bn" else nine_layer_configs(ctx, "bn")
+    samples = min(ctx.settings.precise_samples, ctx.data_info["n_train"])
+    return [dataclasses.replace(c, precise_bn=samples) for c in configs]
+
+
+def run_all(ctx: Context) -> tuple[dict[str, list[dict]], dict[str, list[dict]], dict[str, list[dict]]]:
     """Train (or reuse) every run of the chapter in ONE sweep, so the context's jobs share all of them; then read
-    chapter 02's 9-layer runs. Returns the records by variant and the 9-layer records by :data:`NINE_LAYER` key."""
-    groups = [(v.key, variant_configs(ctx, v)) for v in VARIANTS] + [(f"9layer_{k}", nine_layer_configs(ctx, k))
-                                                                      for k in TRAINED_NINE]  # fmt: skip
+    chapter 02's 9-layer runs. Returns the records by variant, the 9-layer records by :data:`NINE_LAYER` key and
+    the PreciseBN twins by :data:`PRECISE` key."""
+    groups = [(v.key, variant_configs(ctx, v)) for v in VARIANTS]
+    groups += [(f"9layer_{k}", nine_layer_configs(ctx, k)) for k in TRAINED_NINE]
+    groups += [(f"precise_{k}", precise_configs(ctx, k)) for k in PRECISE]
     records = iter(ctx.run([c for _, configs in groups for c in configs], label=ctx.name("deeper")))
     done = {key: [next(records) for _ in configs] for key, configs in groups}
     nine = {k: saved_records(ctx, nine_layer_configs(ctx, k), training_curves.CHAPTER.stem) for k in NINE_LAYER
             if k not in TRAINED_NINE}  # fmt: skip
     nine.update({k: done[f"9layer_{k}"] for k in TRAINED_NINE})
-    return {v.key: done[v.key] for v in VARIANTS}, nine
+    return {v.key: done[v.key] for v in VARIANTS}, nine, {k: done[f"precise_{k}"] for k in PRECISE}
 
 
 # --------------------------------------------------------------------------- runs of earlier chapters
@@ -224,15 +243,19 @@ def ladder_best_records(ctx: Context) -> tuple[dict, list[dict]]:
 # --------------------------------------------------------------------------- the summary part
 
 
-def own_runs(variants: Mapping[str, Sequence[dict]], nine: Mapping[str, Sequence[dict]]) -> list[dict]:
-    """The runs this chapter trains (the 7-layer variants and the 9-layer skip networks), for its timing."""
-    return [r for records in variants.values() for r in records] + [r for k in TRAINED_NINE for r in nine[k]]
+def own_runs(variants: Mapping[str, Sequence[dict]], nine: Mapping[str, Sequence[dict]],
+             precise: Mapping[str, Sequence[dict]]) -> list[dict]:  # fmt: skip
+    """The runs this chapter trains (the 7-layer variants, the 9-layer skip networks, the PreciseBN twins), for its timing."""
+    return ([r for records in variants.values() for r in records] + [r for k in TRAINED_NINE for r in nine[k]]
+            + [r for records in precise.values() for r in records])  # fmt: skip
 
 
 def summary_part(ctx: Context, variants: Mapping[str, Sequence[dict]], nine: Mapping[str, Sequence[dict]],
-                 shallow: Sequence[dict], best: tuple[Mapping, Sequence[dict]]) -> dict:  # fmt: skip
-    """The summary sections ``deep`` (7 and 9 layers) and ``adaptive_bn``, from the records of every network."""
-    own = own_runs(variants, nine)
+                 shallow: Sequence[dict], best: tuple[Mapping, Sequence[dict]],
+                 precise: Mapping[str, Sequence[dict]]) -> dict:  # fmt: skip
+    """The summary sections ``deep`` (7 and 9 layers) and ``adaptive_bn`` (with ``precise``: running averages,
+    PreciseBN and Adaptive BN on chapter 02's BN networks), from the records of every network."""
+    own = own_runs(variants, nine, precise)
     deep = deep_section(VARIANTS, variants, nine, shallow, ctx.settings.to_dict())
     deep.update(figure=ctx.name(FIGURE), tables={k: ctx.name(v) for k, v in TABLES.items()},
                 compute_seconds=sum(r.get("wall_seconds") or 0.0 for r in own), runs=len(own))  # fmt: skip
@@ -240,6 +263,11 @@ def summary_part(ctx: Context, variants: Mapping[str, Sequence[dict]], nine: Map
                 **{f"7layer_{v.key}": variants[v.key] for v in VARIANTS if "nobn" not in v.key}}  # fmt: skip
     adaptive = adaptive_section(networks, labels=network_labels(ctx.settings, best[0]))
     adaptive["table"] = ctx.name(TABLES["adaptive_bn"])
+    labels = network_labels(ctx.settings, best[0])
+    plain = {"3layer_bn": shallow, "9layer_bn": nine["bn"]}
+    adaptive["precise"] = precise_section({k: (plain[k], precise[k]) for k in PRECISE}, labels)
+    adaptive["precise"].update(samples=min(ctx.settings.precise_samples, ctx.data_info["n_train"]),
+                               table=ctx.name(TABLES["precise_bn"]))  # fmt: skip
     return {"deep": deep, "adaptive_bn": adaptive}
 
 

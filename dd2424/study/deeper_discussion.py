@@ -185,3 +185,31 @@ def adaptive_text(section: Mapping) -> str:
     else:
         text += "The shift costs no network measurable accuracy, so Adaptive BN has nothing to recover."
     return text
+
+
+def precise_text(section: Mapping) -> str:
+    """Running averages, PreciseBN and Adaptive BN on the same networks (``adaptive_bn.precise``)."""
+    nets = [section["networks"][k] for k in section["order"]]
+    text = (f"The BN networks of the training curves were also trained once more with the same seeds and PreciseBN after "
+            f"training, their BN statistics recomputed with the final weights on {section['samples']:,} training images. ")  # fmt: skip
+    if all(n["same_networks"] for n in nets):
+        text += ("Training is deterministic for a seed, so these are the same networks (the same accuracy with the "
+                 "running averages, to the last digit), and the three sources of BN statistics are compared on them. ")  # fmt: skip
+    else:
+        text += "Not every twin reproduced its network exactly, so the comparison is paired over seeds, not over identical weights. "
+    for n in nets:
+        t, s = n["test"], n["shifted"]
+        text += (f"On the {n['label']}, PreciseBN in place of the running averages {change(t['precise_vs_running'], 'the test accuracy')} "
+                 f"and {change(s['precise_vs_running'], 'the shifted accuracy')}; Adaptive BN in place of PreciseBN "
+                 f"{change(s['adaptive_vs_precise'], 'the shifted accuracy')}. ")  # fmt: skip
+    rescued = all(n["shifted"]["adaptive_vs_precise"].get("verdict") == "higher" for n in nets)
+    precise_helps = [n for n in nets if n["shifted"]["precise_vs_running"].get("verdict") == "higher"]
+    if rescued and not precise_helps:
+        text += ("Under the shift, better estimates of the training images' statistics are not what is missing: only "
+                 "statistics of the evaluated images recover the accuracy.")  # fmt: skip
+    elif rescued:
+        text += ("Under the shift PreciseBN recovers part of the loss, and statistics of the evaluated images recover "
+                 "more.")  # fmt: skip
+    else:
+        text += "Under the shift, statistics of the evaluated images do not beat PreciseBN's on every network."
+    return text

@@ -22,7 +22,8 @@ from .tables import Column, fmt_interval, fmt_pct
 
 #: the chapter's figure and tables (names before the context's suffix)
 FIGURE = "deep_curves"
-TABLES = {"variants": "deep_variants", "nine": "deep_nine", "nine_pairs": "deep_nine_pairs", "adaptive_bn": "adaptive_bn"}
+TABLES = {"variants": "deep_variants", "nine": "deep_nine", "nine_pairs": "deep_nine_pairs", "adaptive_bn": "adaptive_bn",
+          "precise_bn": "adaptive_precise"}  # fmt: skip
 
 #: the 9-layer comparisons, (a, b): a - b paired by seed; "3layer_bn" is chapter 02's 3-layer BN network
 NINE_PAIRS = (("skip_bn", "bn"), ("skip_nobn", "plain"), ("skip_nobn", "bn"), ("skip_bn", "3layer_bn"))
@@ -94,6 +95,42 @@ def adaptive_section(networks: Mapping[str, Sequence[dict]], labels: Mapping[str
             "shift_cost": paired_difference(values["shifted"], values["test"]).to_dict(),
         }  # fmt: skip
     return {"order": list(networks), "networks": out, "shift": dict(SHIFT)}
+
+
+#: the three sources of BN statistics of :func:`precise_section`, and the two changes it pairs
+SOURCES = ("running", "precise", "adaptive")
+PRECISE_CHANGES = {"precise_vs_running": ("precise", "running"), "adaptive_vs_precise": ("adaptive", "precise")}
+
+
+def precise_section(networks: Mapping[str, tuple[Sequence[dict], Sequence[dict]]], labels: Mapping[str, str]) -> dict:
+    """Running averages, PreciseBN and Adaptive BN on the same trained networks: ``networks[key]`` is (the runs as
+    trained, their twins with PreciseBN after training, whose BN statistics are then those of training images).
+
+    Per network and test set (``test``, ``shifted``): the accuracy of each source of statistics (:data:`SOURCES`;
+    running from the runs, PreciseBN and Adaptive BN from the twins) and the two paired changes of
+    :data:`PRECISE_CHANGES`. ``same_networks`` says whether every twin is the run it pairs with: the same running-
+    average and Adaptive BN accuracy on the test set, to the last bit (training is deterministic per seed)."""
+    out = {}
+    for key, (plain, twins) in networks.items():
+        own, other = {r["seed"]: r for r in plain}, {r["seed"]: r for r in twins}
+
+        def acc(records: Mapping[int, dict], name: str) -> dict[int, float | None]:
+            return {s: (r.get("adaptive_bn") or {}).get(name, {}).get("accuracy") for s, r in records.items()}
+
+        entry = {"label": labels.get(key, key), "seeds": sorted(other)}
+        for test_set in ("test", "shifted"):
+            values = {"running": acc(own, test_set), "precise": acc(other, test_set),
+                      "adaptive": acc(other, f"{test_set}_adaptive")}  # fmt: skip
+            entry[test_set] = {
+                **{name: dict(zip(("mean", "std", "n"), mean_std(values[name].values()))) for name in SOURCES},
+                **{change: paired_difference(values[a], values[b]).to_dict() for change, (a, b) in PRECISE_CHANGES.items()},
+            }  # fmt: skip
+        running_twin = {s: (r.get("final_running_averages") or {}).get("test", {}).get("accuracy") for s, r in other.items()}
+        entry["same_networks"] = bool(other) and set(other) <= set(own) and all(
+            running_twin[s] == acc(own, "test")[s] and acc(other, "test_adaptive")[s] == acc(own, "test_adaptive")[s]
+            for s in other)  # fmt: skip
+        out[key] = entry
+    return {"order": list(networks), "networks": out}
 
 
 # --------------------------------------------------------------------------- tables
@@ -199,6 +236,28 @@ ADAPTIVE_COLUMNS = [
     Column("gain_test_low", "95 % interval", row_fmt=_interval("gain_test")), Column("shifted", "shifted %", fmt_pct),
     Column("shifted_adaptive", "Adaptive BN % ", fmt_pct), Column("gain_shifted", "change ", fmt_gain),
     Column("gain_shifted_low", "95 % interval ", row_fmt=_interval("gain_shifted")),
+]  # fmt: skip
+
+
+def precise_rows(section: Mapping) -> list[dict]:
+    """One row per network and test set: accuracy with the running averages, PreciseBN and Adaptive BN, the changes."""
+    rows = []
+    for key in section["order"]:
+        n = section["networks"][key]
+        for test_set, name in (("test", "test"), ("shifted", "shifted test")):
+            e = n[test_set]
+            rows.append({"network": n["label"], "set": name, "seeds": e["precise"]["n"],
+                         **{source: e[source]["mean"] for source in SOURCES},
+                         **{k: v for change in PRECISE_CHANGES for k, v in _gain_fields(change, e[change]).items()}})  # fmt: skip
+    return rows
+
+
+PRECISE_COLUMNS = [
+    Column("network", "network"), Column("set", "test set"), Column("seeds", "seeds"), Column("running", "running %", fmt_pct),
+    Column("precise", "PreciseBN %", fmt_pct), Column("precise_vs_running", "change", fmt_gain),
+    Column("precise_vs_running_low", "95 % interval", row_fmt=_interval("precise_vs_running")),
+    Column("adaptive", "Adaptive BN %", fmt_pct), Column("adaptive_vs_precise", "change ", fmt_gain),
+    Column("adaptive_vs_precise_low", "95 % interval ", row_fmt=_interval("adaptive_vs_precise")),
 ]  # fmt: skip
 
 
