@@ -25,14 +25,16 @@ only when everything is written (the PDF failing leaves the previous files alone
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import datetime
 import os
 import re
 import shutil
 import tempfile
 from html import escape
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from .floats import float_problems, prepare
 from .typeset import plain_text
@@ -50,11 +52,15 @@ TABLES_FILTER = TEMPLATES / LATEX_TEMPLATE / "tables.lua"
 FILE_MODE = 0o644
 
 
-def export_report(executed: Path, report_dir: Path, emit: Callable[[str], None] = print) -> int:
+def export_report(executed: Path, report_dir: Path, emit: Callable[[str], None] = print,
+                  source_date: str | None = None) -> int:  # fmt: skip
     """Write ``<report_dir>/dd2424-report.html`` and, with LaTeX available, ``.pdf``; exit status.
 
     Both are written to temporary names and renamed at the end. Without xelatex or pandoc the
     HTML is still written and the status is 0, after a warning naming the packages to install.
+    ``source_date`` (ISO 8601, such as the summary's ``generated``) is the PDF's creation date
+    and the seed of its document ID (:func:`source_date_epoch`): the same notebook and date give
+    the same bytes. Without it, the time of the export.
     """
     import nbformat
 
@@ -76,7 +82,8 @@ def export_report(executed: Path, report_dir: Path, emit: Callable[[str], None] 
                  f"To get the PDF install (Debian/Ubuntu): apt-get install {LATEX_PACKAGES}")  # fmt: skip
         else:
             try:
-                pdf = export_pdf(nb, resources)
+                with source_date_epoch(source_date):
+                    pdf = export_pdf(nb, resources)
                 written.append((_temp_file(report_dir, pdf), report_dir / f"{REPORT_NAME}.pdf"))
             except Exception as error:  # LatexFailed and friends: keep the HTML, say why
                 tail = "\n".join(str(getattr(error, "output", error)).strip().splitlines()[-15:])
@@ -91,6 +98,28 @@ def export_report(executed: Path, report_dir: Path, emit: Callable[[str], None] 
     outputs = [report_dir / f"{REPORT_NAME}.{ext}" for ext in ("pdf", "html")]
     emit("dd2424 report: wrote " + ", ".join(str(p) for p in outputs if p.exists()))
     return status
+
+
+@contextlib.contextmanager
+def source_date_epoch(stamp: str | None) -> Iterator[None]:
+    """``SOURCE_DATE_EPOCH`` (with ``FORCE_SOURCE_DATE``) set to the time ``stamp`` while the block runs: TeX's
+    date and xdvipdfmx's creation date and document ID then come from it, not from the clock. No-op for ``None``."""
+    if not stamp:
+        yield
+        return
+    moment = datetime.datetime.fromisoformat(stamp)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    saved = {name: os.environ.get(name) for name in ("SOURCE_DATE_EPOCH", "FORCE_SOURCE_DATE")}
+    os.environ.update(SOURCE_DATE_EPOCH=str(int(moment.timestamp())), FORCE_SOURCE_DATE="1")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def export_html(nb, resources: dict | None = None) -> str:

@@ -7,9 +7,11 @@ The pipeline, in order:
    same folder stops at once with exit status 2, naming the folder, the running pipeline's pid and
    the lock file (:mod:`dd2424.report_checks`);
 1. check the data (a clear error before anything runs; a new output folder is then not left
-   behind) and delete the previous run's report
-   (``report/dd2424-report.pdf|html``), ``results/summary.json`` and ``results/summary/*.json``,
-   so that a run that fails leaves no report that looks complete and current;
+   behind), delete the previous run's report (``report/dd2424-report.pdf|html``) and move
+   ``results/summary.json`` and ``results/summary/*.json`` aside to ``build/previous/``, so that
+   a run that fails leaves no report that looks complete and current; a file whose content comes
+   out unchanged (apart from its time stamps) is moved back instead of written again
+   (:mod:`dd2424.study.unchanged`), so rebuilding the report on the same results changes no file;
 2. execute each step of the chapter registry (:func:`dd2424.study.registry.pipeline_steps`:
    which notebooks, in which order, with which parameters) with papermill (kernel
    ``python3`` started with *this* interpreter, so the notebooks import this ``dd2424``),
@@ -18,7 +20,8 @@ The pipeline, in order:
 3. execute ``report.ipynb``, which merges the notebooks' summary parts into
    ``results/summary.json`` and writes the narrative from it;
 4. export the executed report to HTML (always) and PDF (nbconvert, xelatex), code hidden,
-   through temporary files renamed only when both are written.
+   through temporary files renamed only when both are written; the PDF's dates are the summary's
+   ``generated`` time, so the same summary typesets to the same bytes.
 
 Progress: notebooks append one JSON line per finished training run to ``build/progress.log``
 (its ``text``, and ``reused``: read back from a saved run, counted in ``timing.reused_runs``);
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -106,8 +110,7 @@ def _build_report(tic: float, profile: str, paths: Paths, data: str | None, jobs
     """The pipeline, with the output folder locked."""
     notebooks = _notebooks_dir()
     provenance = _check_data(data)
-    previous_pipeline = _read_json(paths.summary_parts / f"{PIPELINE_PART}.json")  # before it is removed
-    _remove_previous(paths)
+    _set_aside_previous(paths)
     log = paths.build / "progress.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("")
@@ -135,13 +138,15 @@ def _build_report(tic: float, profile: str, paths: Paths, data: str | None, jobs
     reused = sum(bool(entry.get("reused")) for entry in runs_done)
     _report_stale_runs(paths, prune_stale, emit)
     _write_pipeline_part(paths, profile, timings, time.perf_counter() - tic, jobs, scheduler, reused,
-                         len(runs_done) - reused, previous_pipeline)  # fmt: skip
+                         len(runs_done) - reused)  # fmt: skip
 
     name = Path(REPORT_NOTEBOOK).stem
     params = {"profile": profile, "output_dir": str(paths.root), **overrides.get(name, {})}
     if _execute(notebooks / REPORT_NOTEBOOK, name, params, paths, f"[notebook {total}/{total}]", emit, bar) is None:
         return EXIT_FAILED
-    status = export_report(paths.executed_notebooks / REPORT_NOTEBOOK, paths.report, emit)
+    generated = _read_json(paths.summary).get("generated")  # kept by a rebuild of the same results
+    status = export_report(paths.executed_notebooks / REPORT_NOTEBOOK, paths.report, emit, source_date=generated)
+    shutil.rmtree(paths.previous, ignore_errors=True)  # what was set aside and not moved back is out of date
     emit(f"dd2424 report: finished in {time.perf_counter() - tic:.0f} s")
     return status
 
@@ -166,13 +171,18 @@ def _check_data(data: str | None) -> str:
     return dataset.provenance
 
 
-def _remove_previous(paths: Paths) -> None:
-    """Delete the previous run's report and summary: a failed run then leaves none that looks current."""
-    for path in (paths.report / f"{REPORT_NAME}.pdf", paths.report / f"{REPORT_NAME}.html", paths.summary):
+def _set_aside_previous(paths: Paths) -> None:
+    """Delete the previous run's report and move its summary aside (``build/previous``): a failed run then leaves
+    none that looks current, and a rebuild on unchanged results moves the files back (:mod:`.study.unchanged`)."""
+    for path in (paths.report / f"{REPORT_NAME}.pdf", paths.report / f"{REPORT_NAME}.html"):
         path.unlink(missing_ok=True)
-    if paths.summary_parts.is_dir():
-        for part in paths.summary_parts.glob("*.json"):
-            part.unlink()
+    shutil.rmtree(paths.previous, ignore_errors=True)
+    parts = sorted(paths.summary_parts.glob("*.json")) if paths.summary_parts.is_dir() else []
+    for path in [paths.summary, *parts]:
+        if path.is_file():
+            aside = paths.set_aside(path)
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, aside)
 
 
 def _execute(notebook: Path, name: str, params: dict, paths: Paths, tag: str, emit, bar: bool) -> float | None:
@@ -231,33 +241,31 @@ def _report_stale_runs(paths: Paths, prune: bool, emit: Callable[[str], None]) -
              "--prune-stale deletes them")  # fmt: skip
 
 
-def _write_pipeline_part(
-    paths: Paths, profile: str, timings: dict, seconds: float, jobs: int, scheduler, reused_runs: int, computed_runs: int,
-    previous: Mapping[str, Any],
-) -> None:  # fmt: skip
-    """``00_pipeline.json``: this invocation's timings, and ``from_scratch``, those of the last one that reused nothing.
+def _write_pipeline_part(paths: Paths, profile: str, timings: dict, seconds: float, jobs: int, scheduler,
+                         reused_runs: int, computed_runs: int) -> None:  # fmt: skip
+    """``00_pipeline.json``: the timings of the invocation that computed the results (``from_scratch``: the same,
+    when it reused no run).
 
-    An invocation that reuses every run (a rebuild of the report) keeps the ``from_scratch``
-    record of ``previous`` (the part the last invocation wrote) when it has the same profile and
-    code version, so the report can still say what computing its results cost; one that computes
-    some runs but not all has no such record.
+    An invocation that computes no run (a rebuild of the report) keeps the part the last invocation
+    wrote (set aside in ``build/previous``) when it has the same profile and code version: the report
+    still says what computing its results cost, and the committed part stays byte for byte.
     """
     from .experiments import code_version, write_json_atomic
     from .study.context import now
 
-    version = code_version()
+    version, part = code_version(), paths.summary_parts / f"{PIPELINE_PART}.json"
+    aside = paths.set_aside(part)
+    previous = _read_json(aside)
+    if computed_runs == 0 and previous.get("profile") == profile and previous.get("code_version") == version:
+        part.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(aside, part)
+        return
     invocation = {"pipeline_seconds": seconds, "notebook_seconds": timings, "jobs": jobs, "scheduler": scheduler,
                   "finished": now()}  # fmt: skip
-    from_scratch = None
-    if reused_runs == 0:
-        from_scratch = invocation
-    elif computed_runs == 0 and previous.get("profile") == profile and previous.get("code_version") == version:
-        earlier = previous.get("pipeline")
-        from_scratch = earlier.get("from_scratch") if isinstance(earlier, dict) else None
-    write_json_atomic(paths.summary_parts / f"{PIPELINE_PART}.json", {
+    write_json_atomic(part, {
         "profile": profile,
         "code_version": version,
-        "pipeline": {**invocation, "reused_runs": reused_runs, "from_scratch": from_scratch},
+        "pipeline": {**invocation, "reused_runs": reused_runs, "from_scratch": invocation if reused_runs == 0 else None},
     })  # fmt: skip
 
 

@@ -181,7 +181,28 @@ def test_the_adam_claim_flips_with_its_interval(step, said):
     assert said in deeper_discussion.seven_layer_claims(_deep(adam=step))
 
 
-@pytest.mark.parametrize(("step", "said"), [(0.02, "Skip connections pay"), (-0.02, "Skip connections cost"),
+@pytest.mark.parametrize(("train_step", "said"), [(-0.03, "and not by overfitting: it also lowers the mean training accuracy by 3.00"),
+                                                  (0.03, "raises the mean training accuracy by 3.00 points"),
+                                                  (0.0, "within noise of the step before, so what it loses is generalisation")])  # fmt: skip
+def test_a_step_that_loses_on_validation_is_told_overfitting_or_underfitting_by_its_training_accuracy(train_step, said):
+    deep = _deep(adam=-0.02, wide=-0.02)
+    records = {v.key: _runs(0.45) for v in deeper.VARIANTS}
+    for key, base in (("sgd", 0.45), ("adam", 0.43)):
+        records[key] = _runs(base)
+        for r in records[key]:
+            r["train_accuracy"] = 0.6 + (train_step if key == "adam" else 0.0) + (0.001 * r["seed"] if train_step else 0.0)
+    gain = deeper_text.comparison(records["adam"], records["sgd"])
+    assert gain["train"]["n"] == 4 and gain["val"]["verdict"] == "lower"
+    deep["variants"]["adam"]["gain"] = gain
+    text = deeper_discussion.seven_layer_claims(deep)
+    assert "Adam with a decaying rate does worse" in text and said in text
+    if train_step > 0:
+        assert "fits the training images better and generalises worse" in text
+    # the width step (records with training accuracy 0.1 above validation on every seed) fits less as well
+    assert "More hidden nodes cost accuracy in this training budget, and not by overfitting" in text
+
+
+@pytest.mark.parametrize(("step", "said"), [(0.02, "Skip connections pay at both widths"), (-0.02, "Skip connections cost"),
                                             (0.0, "buy nothing measurable at seven layers")])  # fmt: skip
 def test_the_skip_claim_flips_with_its_interval(step, said):
     assert said in deeper_discussion.seven_layer_claims(_deep(skip=step))

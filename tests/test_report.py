@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -156,6 +157,12 @@ def _saved_results(out: Path) -> dict[str, int]:
     return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in files}
 
 
+def _output_bytes(out: Path) -> dict[str, str]:
+    """The SHA-256 of every file a checkout commits from a full run: results/, figures/ and report/."""
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for folder in ("results", "figures", "report") for p in sorted((out / folder).rglob("*")) if p.is_file()}  # fmt: skip
+
+
 def _smoke_runs(beyond: dict) -> int:
     """The smoke pipeline's training runs: the planned ones (every ingredient runs every seed) and the ladder's
     leave-one-out, one run per ingredient the last row still has."""
@@ -168,7 +175,7 @@ def smoke(real_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("smoke-report")
     first = _report(out, real_data.source)
     assert first.returncode == 0, first.stderr[-3000:]
-    saved = _saved_results(out)
+    saved = _saved_results(out), _output_bytes(out)
     second = _report(out, real_data.source)
     assert second.returncode == 0, second.stderr[-3000:]
     return out, first, second, saved
@@ -255,18 +262,18 @@ def test_smoke_report_pdf_has_the_sections_and_no_code(pdf_tools, smoke):
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_second_run_reuses_every_saved_result(smoke):
-    out, _, second, saved = smoke
+    out, _, second, (saved, outputs) = smoke
     assert _saved_results(out) == saved  # same files, same modification times: nothing retrained
+    # a rebuild on the same results changes no file: summary, parts, tables, figures, PDF and HTML byte for byte
+    after = _output_bytes(out)
+    assert after.keys() == outputs.keys() and [k for k in after if after[k] != outputs[k]] == []
+    assert not (out / "build" / "previous").exists()
     run_lines = [line for line in second.stderr.splitlines() if line.startswith("[run ")]
     summary = json.loads((out / "results" / "summary.json").read_text())
     assert len(run_lines) == _smoke_runs(summary["beyond"]) and all(line.endswith("(reused)") for line in run_lines)
-    # the rebuild keeps what the first invocation, which computed everything, cost
+    # the rebuild keeps the record of the first invocation, which computed everything
     timing = summary["timing"]
-    assert timing["reused_runs"] == len(run_lines)
-    scratch = timing["from_scratch"]
-    assert scratch["pipeline_seconds"] > 0 and scratch["finished"] <= timing["finished"]
-    assert scratch["notebook_seconds"].keys() == timing["notebook_seconds"].keys()
-    assert scratch["notebook_seconds"] != timing["notebook_seconds"]
+    assert timing["reused_runs"] == 0 and timing["from_scratch"]["pipeline_seconds"] == timing["pipeline_seconds"] > 0
 
 
 @pytest.mark.slow
@@ -289,7 +296,7 @@ def test_executed_chapters_show_every_figure_they_save(smoke):
     assert figure_cells == len(FIGURES)  # one cell per figure (02 runs twice, once per depth)
 
 
-def test_the_from_scratch_timing_is_kept_only_by_a_rebuild_of_the_same_code(tmp_path):
+def test_a_rebuild_keeps_the_pipeline_part_of_the_invocation_that_computed_the_results(tmp_path):
     from dd2424 import report
     from dd2424.study.paths import Paths
 
@@ -297,17 +304,37 @@ def test_the_from_scratch_timing_is_kept_only_by_a_rebuild_of_the_same_code(tmp_
     paths.summary_parts.mkdir(parents=True)
     part = paths.summary_parts / f"{report.PIPELINE_PART}.json"
 
-    def write(reused, computed, previous):
-        report._write_pipeline_part(paths, "smoke", {"nb": 1.0}, 2.0 + reused, 1, None, reused, computed, previous)
+    def write(reused, computed, profile="smoke"):
+        if part.is_file():  # what the pipeline does first
+            report._set_aside_previous(paths)
+        report._write_pipeline_part(paths, profile, {"nb": 1.0}, 2.0 + reused, 1, None, reused, computed)
         return json.loads(part.read_text())
 
-    first = write(0, 5, {})
-    assert first["pipeline"]["from_scratch"]["pipeline_seconds"] == 2.0
-    rebuild = write(5, 0, first)
-    assert rebuild["pipeline"]["pipeline_seconds"] == 7.0 and rebuild["pipeline"]["from_scratch"] == first["pipeline"]["from_scratch"]
-    assert write(3, 2, first)["pipeline"]["from_scratch"] is None  # some runs computed, some reused: no figure
-    assert write(5, 0, {**first, "code_version": "another"})["pipeline"]["from_scratch"] is None
-    assert write(5, 0, {**first, "profile": "full"})["pipeline"]["from_scratch"] is None
+    first = write(0, 5)
+    assert first["pipeline"]["from_scratch"]["pipeline_seconds"] == 2.0 and first["pipeline"]["reused_runs"] == 0
+    before = part.read_bytes()
+    assert write(5, 0) == first and part.read_bytes() == before  # a rebuild: the same bytes
+    partial = write(3, 2)  # some runs computed, some reused: this invocation's record, with no from-scratch time
+    assert partial["pipeline"]["pipeline_seconds"] == 5.0 and partial["pipeline"]["from_scratch"] is None
+    assert write(5, 0, profile="full")["pipeline"]["pipeline_seconds"] == 7.0  # another profile: not the same results
+
+
+def test_a_record_unchanged_but_for_its_stamps_is_moved_back_not_rewritten(tmp_path):
+    from dd2424.study.paths import Paths
+    from dd2424.study.unchanged import write_unless_unchanged
+
+    paths = Paths(tmp_path)
+    path = paths.summary_parts / "02_x.json"
+    assert write_unless_unchanged(path, {"written": "t0", "a": 1}, paths.set_aside(path))
+    aside = paths.set_aside(path)
+    assert aside == tmp_path / "build" / "previous" / "results" / "summary" / "02_x.json"
+    aside.parent.mkdir(parents=True)
+    os.replace(path, aside)
+    old = aside.read_bytes()
+    assert not write_unless_unchanged(path, {"written": "t1", "a": 1}, aside)  # moved back, the old stamp kept
+    assert path.read_bytes() == old and not aside.exists()
+    assert not write_unless_unchanged(path, {"written": "t2", "a": 1})  # already there: left as it is
+    assert write_unless_unchanged(path, {"written": "t3", "a": 2}, aside) and json.loads(path.read_text())["a"] == 2
 
 
 @pytest.mark.slow

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import ConfigError
-from ..experiments import DataSpec, code_version, data_identity, load_data, run_many, write_json_atomic
+from ..experiments import DataSpec, code_version, data_identity, load_data, run_many
 from ..files import json_ready
 from ..training import TrainConfig
 from .chapter import Chapter
 from .paths import Paths, default_output_dir
 from .profiles import PROFILE_FIELDS, ChapterSettings, Profile, get_profile
 from .tables import Column, describe_config, plural, write_table
+from .unchanged import write_unless_unchanged
 
 
 class Context:
@@ -141,8 +142,7 @@ class Context:
         path = self.paths.summary_parts / f"{self.name(self.part)}.json"
         record = json_ready({"profile": self.profile.name, "data": self.data_info, "code_version": code_version(),
                              "written": now(), **content})  # fmt: skip
-        if not _same_content(path, record):
-            write_json_atomic(path, record)
+        write_unless_unchanged(path, record, self.paths.set_aside(path))
 
     def describe(self) -> str:
         """A Markdown paragraph with the profile, data and output folder (for the notebooks)."""
@@ -206,17 +206,6 @@ def show_png(png: Path) -> None:
     from IPython.display import display
 
     display({"image/png": base64.b64encode(png.read_bytes()).decode(), "text/plain": f"<figure {png.stem}>"}, raw=True)
-
-
-def _same_content(path: Path, record: Mapping) -> bool:
-    """Whether the JSON file at ``path`` holds ``record``, apart from its ``written`` time."""
-    try:
-        old = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return False
-    new = json.loads(json.dumps(record))
-    return isinstance(old, dict) and {k: v for k, v in old.items() if k != "written"} == {
-        k: v for k, v in new.items() if k != "written"}
 
 
 def rerun_hint(ctx: Context, chapter: str) -> str:

@@ -65,19 +65,18 @@ def seven_layer_steps(deep: Mapping) -> str:
 def seven_layer_claims(deep: Mapping) -> str:
     """What the steps show, claim by claim, each following its verdict; then the best variant by validation."""
     claims = []
-    adam = _verdict(deep, "adam")
-    claims.append({"higher": "Adam with a decaying rate is a real improvement over gradient descent with the cyclical "
-                             "rate for this deeper network: its per-parameter step sizes suit layers whose gradients "
-                             "differ in scale, and the decay ends training annealed.",
-                   "lower": "Adam with a decaying rate does worse than the assignment's gradient descent with the "
-                            "cyclical rate: with L2 in the gradient it fits the training images faster and "
-                            "generalises worse.",
-                   }.get(adam, "Adam with a decaying rate buys nothing measurable over the assignment's cyclical "
-                               "gradient descent: with BN the deeper network was not hard to optimise to begin with."))  # fmt: skip
+    claims.append(_step_claim(deep, "adam", {
+        "higher": "Adam with a decaying rate is a real improvement over gradient descent with the cyclical rate for "
+                  "this deeper network",
+        "lower": "Adam with a decaying rate does worse than the assignment's gradient descent with the cyclical rate",
+        None: "Adam with a decaying rate buys nothing measurable over the assignment's cyclical gradient descent"}))  # fmt: skip
     skips = [_verdict(deep, k) for k in ("skip", "wide_skip")]
     if "higher" in skips:
-        claims.append("Skip connections pay where the interval says so: the identity path gives the block's input "
-                      "and its gradient a way around the two layers of the block.")
+        paid = [g for g, v in zip(("narrow", "wide"), skips) if v == "higher"]
+        rest = [g for g, v in zip(("narrow", "wide"), skips) if v != "higher"]
+        where = (f"on the {paid[0]} network, not measurably on the {rest[0]} one" if rest else "at both widths")
+        claims.append(f"Skip connections pay {where}: the identity path gives the block's input and its gradient a "
+                      f"way around the two layers of the block.")  # fmt: skip
     elif "lower" in skips:
         claims.append("Skip connections cost accuracy here: a block's inner layer has no BN, and adding the block's "
                       "input to its sum changes the scale of what the sum's BN normalises.")
@@ -98,17 +97,34 @@ def seven_layer_claims(deep: Mapping) -> str:
         claims.append("With the skip connections, BN is no longer needed: the networks without any BN reach the same "
                       "accuracy within noise (in this engine no BN means none anywhere, on the sums nor on the plain "
                       "layers).")
-    width = _verdict(deep, "wide")
-    claims.append({"higher": "More hidden nodes are the step that buys most directly: a wider layer keeps more of its "
-                             "input, and BN with Adam keeps the wider network trainable.",
-                   "lower": "More hidden nodes cost accuracy in this training budget: the wider network overfits the "
-                            "training images with the same L2 penalty."}.get(width,
-                  "More hidden nodes change nothing measurable over these seeds."))  # fmt: skip
+    claims.append(_step_claim(deep, "wide", {
+        "higher": "More hidden nodes pay", "lower": "More hidden nodes cost accuracy in this training budget",
+        None: "More hidden nodes change nothing measurable over these seeds"}))  # fmt: skip
     best = deep["variants"][deep["best"]]
     claims.append(f"By mean validation accuracy the best variant is **{deep['best'].replace('_', ' ')}** "
                   f"({fmt_pct(best['val_accuracy']['mean'])} % on validation, "
                   f"{fmt_pct(best['test_accuracy']['mean'])} % on test); the test set chose nothing.")  # fmt: skip
     return " ".join(claims)
+
+
+def _step_claim(deep: Mapping, key: str, said: Mapping[str | None, str]) -> str:
+    """``said[verdict]`` for the validation verdict of step ``key`` (``None``: within noise), then what its paired
+    change of TRAINING accuracy shows: a step that loses on validation but gains on the training images overfits;
+    one that loses on both fits less in the same number of steps."""
+    val = _verdict(deep, key)
+    train = (deep["variants"][key]["gain"] or {}).get("train") or {}
+    head = said.get(val if val in ("higher", "lower") else None)
+    fit = train.get("verdict")
+    if not train.get("n"):
+        return head + "."
+    what = "the mean training accuracy"
+    if val == "lower" and fit == "higher":
+        return f"{head}: it {change(train, what)}, so it fits the training images better and generalises worse."
+    if val == "lower" and fit == "lower":
+        return f"{head}, and not by overfitting: it also {change(train, what)}, so it fits the training images less in the same number of steps."
+    if val == "lower":
+        return f"{head}; its training accuracy is within noise of the step before, so what it loses is generalisation."
+    return f"{head}; on the training images it {change(train, what)}."
 
 
 def _pair(deep: Mapping, a: str, b: str) -> Mapping:

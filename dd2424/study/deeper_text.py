@@ -41,8 +41,10 @@ def paired(a: Sequence[dict], b: Sequence[dict], key: str) -> dict:
 
 
 def comparison(a: Sequence[dict], b: Sequence[dict]) -> dict:
-    """Validation and test accuracy of ``a`` minus ``b``, paired by seed."""
-    return {"val": paired(a, b, "val_accuracy"), "test": paired(a, b, "test_accuracy")}
+    """Validation, test and training accuracy of ``a`` minus ``b``, paired by seed (training: whether a step fits
+    the training images better or worse, which tells overfitting from underfitting)."""
+    return {"val": paired(a, b, "val_accuracy"), "test": paired(a, b, "test_accuracy"),
+            "train": paired(a, b, "train_accuracy")}  # fmt: skip
 
 
 def _mean_val(entry: Mapping) -> float:

@@ -4,7 +4,8 @@ Files under an output folder (:class:`Paths`): ``results/runs/*.json`` (one per 
 ``results/gradcheck/*.json`` (one per gradient check), ``results/tables/<name>.csv|md``,
 ``results/summary/<part>.json`` (what each executed notebook found, merged into
 ``results/summary.json`` by :func:`dd2424.study.summary.build_summary`), ``figures/<name>.pdf|png``,
-``build/`` (executed notebooks, progress log, lock) and ``report/``.
+``build/`` (executed notebooks, progress log, lock, the previous summary set aside while a pipeline
+runs) and ``report/``.
 """
 
 from __future__ import annotations
@@ -87,6 +88,15 @@ class Paths:
     @property
     def lock(self) -> Path:
         return self.build / "report.lock"
+
+    @property
+    def previous(self) -> Path:
+        """Where a pipeline sets the previous summary aside while it runs (:mod:`.unchanged`)."""
+        return self.build / "previous"
+
+    def set_aside(self, path: Path) -> Path:
+        """Where ``path`` (a file under the output folder) lies while set aside: the same name under :attr:`previous`."""
+        return self.previous / Path(path).resolve().relative_to(self.root)
 
 
 class OutputFolderBusy(ConfigError):

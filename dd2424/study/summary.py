@@ -16,14 +16,17 @@ from typing import Any, Mapping
 
 from .. import __version__
 from ..errors import ConfigError
-from ..experiments import code_version, git_commit, write_json_atomic
+from ..experiments import code_version, git_commit
 from ..files import json_ready
 from .claims import comparisons
 from .context import now
 from .paths import Paths
 from .profiles import get_profile
 from .registry import chapters, settings_of, summary_parts
+from .unchanged import write_unless_unchanged
 
+#: the keys of the summary that say when and from which commit it was built, not what it holds
+REBUILD_STAMPS = ("generated", "git_commit")
 #: written by ``dd2424 report`` (its timings), merged when present
 PIPELINE_PART = "00_pipeline"
 
@@ -74,7 +77,9 @@ def build_summary(paths: Paths) -> dict:
     t = summary["timing"]
     t["compute_seconds"] = t["training_seconds"] + t["gradcheck_seconds"]
     summary = json_ready(summary)
-    write_json_atomic(paths.summary, summary)
+    # the same results as the summary set aside: keep it, with the time and commit that produced them
+    if not write_unless_unchanged(paths.summary, summary, paths.set_aside(paths.summary), ignore=REBUILD_STAMPS):
+        return json.loads(paths.summary.read_text())
     return summary
 
 
