@@ -183,7 +183,7 @@ def test_the_adam_claim_flips_with_its_interval(step, said):
 
 @pytest.mark.parametrize(("train_step", "said"), [(-0.03, "and not by overfitting: it also lowers the mean training accuracy by 3.00"),
                                                   (0.03, "raises the mean training accuracy by 3.00 points"),
-                                                  (0.0, "within noise of the step before, so what it loses is generalisation")])  # fmt: skip
+                                                  (0.0, "within noise (95 % interval [+0.00, +0.00], 4 seeds, which holds zero), so what it loses is not shown")])  # fmt: skip
 def test_a_step_that_loses_on_validation_is_told_overfitting_or_underfitting_by_its_training_accuracy(train_step, said):
     deep = _deep(adam=-0.02, wide=-0.02)
     records = {v.key: _runs(0.45) for v in deeper.VARIANTS}

@@ -123,7 +123,8 @@ def _step_claim(deep: Mapping, key: str, said: Mapping[str | None, str]) -> str:
     if val == "lower" and fit == "lower":
         return f"{head}, and not by overfitting: it also {change(train, what)}, so it fits the training images less in the same number of steps."
     if val == "lower":
-        return f"{head}; its training accuracy is within noise of the step before, so what it loses is generalisation."
+        return (f"{head}; it {change(train, what)}, so what it loses is not shown to be a poorer fit of the training "
+                f"images.")  # fmt: skip
     return f"{head}; on the training images it {change(train, what)}."
 
 
