@@ -364,3 +364,13 @@ def test_the_figure_draws_every_variant_in_its_own_colour_on_shared_axes():
     assert len(colours) == 3 and len(set(colours)) == 3
     assert [t.get_text() for t in axes[3].get_legend().get_texts()] == ["wide"]
     assert max(axes[1].get_lines()[0].get_ydata()[:2]) == 200.0  # accuracy in percent
+
+
+def test_the_ladders_best_network_is_labelled_with_the_test_time_flips_it_is_evaluated_with():
+    """A run scores every Adaptive BN case as it scores its test set, so a network trained for test-time flips is
+    evaluated with them: the table must not say otherwise."""
+    settings = deeper.SETTINGS["full"]
+    labels = deeper.network_labels(settings, {"step": "longer training", "config": {"test_flips": True}})
+    assert labels["ladder_best"] == "best ladder network (longer training row, with test-time flips)"
+    assert deeper.network_labels(settings, {"step": "baseline", "config": {}})["ladder_best"] == "best ladder network (baseline row)"
+    assert labels["3layer_bn"] == "3-layer BN network" and labels["7layer_wide_skip"] == "7-layer wide skip network (width 128)"

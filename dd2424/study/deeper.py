@@ -272,10 +272,11 @@ def summary_part(ctx: Context, variants: Mapping[str, Sequence[dict]], nine: Map
 
 
 def network_labels(settings: DeeperSettings, best: Mapping) -> dict[str, str]:
-    """Labels of the Adaptive BN table's networks."""
-    flips = " (evaluated without its test-time flips)" if best.get("config", {}).get("test_flips") else ""
-    out = {"3layer_bn": "3-layer BN network (chapter 02)", "9layer_bn": "9-layer BN network (chapter 02)",
-           "ladder_best": f"best ladder network ({best.get('step', '?')} row, chapter 05){flips}"}  # fmt: skip
+    """Labels of the Adaptive BN table's networks. A run evaluates every Adaptive BN case as it evaluates its test set
+    (``dd2424.training``), so the ladder's best network, trained for test-time flips, is evaluated with them."""
+    flips = ", with test-time flips" if best.get("config", {}).get("test_flips") else ""
+    out = {"3layer_bn": "3-layer BN network", "9layer_bn": "9-layer BN network",
+           "ladder_best": f"best ladder network ({best.get('step', '?')} row{flips})"}  # fmt: skip
     for v in VARIANTS:
         width = settings.deep_narrow if v.group == "narrow" else settings.deep_wide
         out[f"7layer_{v.key}"] = f"7-layer {v.key.replace('_', ' ')} network (width {width})"
