@@ -3,7 +3,6 @@ straight from results, and notebooks/00_explore.ipynb under papermill (scratch f
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from pathlib import Path

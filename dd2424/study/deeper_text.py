@@ -78,8 +78,14 @@ def deep_section(variants: Sequence[Any], records: Mapping[str, Sequence[dict]],
     }  # fmt: skip
 
 
-def _accuracies(records: Sequence[dict], name: str) -> list[float | None]:
-    return [(r.get("adaptive_bn") or {}).get(name, {}).get("accuracy") for r in records]
+def _accuracy_by_seed(records: Sequence[dict], name: str) -> dict[int, float | None]:
+    """Seed -> test accuracy of the evaluation ``name`` of the records' ``adaptive_bn`` (:data:`EVALUATIONS`)."""
+    return {r["seed"]: (r.get("adaptive_bn") or {}).get(name, {}).get("accuracy") for r in records}
+
+
+def _stats(values: Mapping[int, float | None]) -> dict:
+    """Mean, std and count of the values, as the summary stores them."""
+    return dict(zip(("mean", "std", "n"), mean_std(values.values())))
 
 
 def adaptive_section(networks: Mapping[str, Sequence[dict]], labels: Mapping[str, str]) -> dict:
@@ -87,11 +93,10 @@ def adaptive_section(networks: Mapping[str, Sequence[dict]], labels: Mapping[str
     paired over its seeds, what Adaptive BN changes on each test set and what the shift costs without it."""
     out = {}
     for key, records in networks.items():
-        seeds = [r["seed"] for r in records]
-        values = {name: dict(zip(seeds, _accuracies(records, name))) for name in EVALUATIONS}
-        stats = {name: dict(zip(("mean", "std", "n"), mean_std(values[name].values()))) for name in EVALUATIONS}
+        values = {name: _accuracy_by_seed(records, name) for name in EVALUATIONS}
+        stats = {name: _stats(values[name]) for name in EVALUATIONS}
         out[key] = {
-            "label": labels.get(key, key), "seeds": seeds, **stats,
+            "label": labels.get(key, key), "seeds": [r["seed"] for r in records], **stats,
             "gain_test": paired_difference(values["test_adaptive"], values["test"]).to_dict(),
             "gain_shifted": paired_difference(values["shifted_adaptive"], values["shifted"]).to_dict(),
             "shift_cost": paired_difference(values["shifted"], values["test"]).to_dict(),
@@ -114,23 +119,20 @@ def precise_section(networks: Mapping[str, tuple[Sequence[dict], Sequence[dict]]
     average and Adaptive BN accuracy on the test set, to the last bit (training is deterministic per seed)."""
     out = {}
     for key, (plain, twins) in networks.items():
-        own, other = {r["seed"]: r for r in plain}, {r["seed"]: r for r in twins}
-
-        def acc(records: Mapping[int, dict], name: str) -> dict[int, float | None]:
-            return {s: (r.get("adaptive_bn") or {}).get(name, {}).get("accuracy") for s, r in records.items()}
-
-        entry = {"label": labels.get(key, key), "seeds": sorted(other)}
+        entry = {"label": labels.get(key, key), "seeds": sorted(r["seed"] for r in twins)}
         for test_set in ("test", "shifted"):
-            values = {"running": acc(own, test_set), "precise": acc(other, test_set),
-                      "adaptive": acc(other, f"{test_set}_adaptive")}  # fmt: skip
+            values = {"running": _accuracy_by_seed(plain, test_set), "precise": _accuracy_by_seed(twins, test_set),
+                      "adaptive": _accuracy_by_seed(twins, f"{test_set}_adaptive")}  # fmt: skip
             entry[test_set] = {
-                **{name: dict(zip(("mean", "std", "n"), mean_std(values[name].values()))) for name in SOURCES},
+                **{name: _stats(values[name]) for name in SOURCES},
                 **{change: paired_difference(values[a], values[b]).to_dict() for change, (a, b) in PRECISE_CHANGES.items()},
             }  # fmt: skip
-        running_twin = {s: (r.get("final_running_averages") or {}).get("test", {}).get("accuracy") for s, r in other.items()}
-        entry["same_networks"] = bool(other) and set(other) <= set(own) and all(
-            running_twin[s] == acc(own, "test")[s] and acc(other, "test_adaptive")[s] == acc(own, "test_adaptive")[s]
-            for s in other)  # fmt: skip
+        running, adaptive = _accuracy_by_seed(plain, "test"), _accuracy_by_seed(plain, "test_adaptive")
+        entry["same_networks"] = bool(twins) and all(
+            r["seed"] in running
+            and (r.get("final_running_averages") or {}).get("test", {}).get("accuracy") == running[r["seed"]]
+            and (r.get("adaptive_bn") or {}).get("test_adaptive", {}).get("accuracy") == adaptive[r["seed"]]
+            for r in twins)  # fmt: skip
         out[key] = entry
     return {"order": list(networks), "networks": out}
 

@@ -52,9 +52,9 @@ def initialisation(sensitivity: Mapping, hidden: Sequence[int]) -> str:
                     f"reaches the same accuracy within noise {ci(d)}. "))  # fmt: skip
     if all_bn_train:
         values = ", ".join(pct(grid[(s, True)]) for s in sigmas)
-        text += (f"With BN the scale of the weights no longer matters at the start: the normalisation divides each "
-                 f"layer's scores by their own standard deviation, whatever $\\sigma$ made it, and the backward pass "
-                 f"multiplies the gradient by the same factor. ")  # fmt: skip
+        text += ("With BN the scale of the weights no longer matters at the start: the normalisation divides each "
+                 "layer's scores by their own standard deviation, whatever $\\sigma$ made it, and the backward pass "
+                 "multiplies the gradient by the same factor. ")  # fmt: skip
         pairs = [(a, b, paired_stats(grid[(a, True)], grid[(b, True)])) for i, a in enumerate(sigmas) for b in sigmas[i + 1 :]]
         real = [(a, b, d) for a, b, d in pairs if d.real]
         if not real:
