@@ -48,12 +48,14 @@ class DataSpec:
 
 @functools.lru_cache(maxsize=2)
 def load_data(spec: DataSpec):
-    """The dataset of ``spec``, loaded once per process."""
+    """The dataset of ``spec``, loaded once per process and shared by its runs, so read-only: no run can change it."""
     from .data import load_cifar10
 
     data = load_cifar10(spec.source)
     if spec.n_train or spec.n_val or spec.n_test:
         data = data.subset(spec.n_train or data.train.n, spec.n_val or data.val.n, spec.n_test or data.test.n)
+    for split in (data.train, data.val, data.test):
+        split.X.flags.writeable = False
     return data
 
 

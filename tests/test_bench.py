@@ -129,6 +129,6 @@ def test_best_case_is_the_ladders_last_row():
     from dd2424.bench.best import best_config
 
     c = best_config()
-    assert c.hidden == (1024, 512) and c.bn_position == "after" and c.optimizer == "adam"
+    assert c.hidden == (512, 256) and c.bn_position == "after" and c.optimizer == "adam"
     assert c.dropout > 0 and c.flip and c.max_shift > 0 and c.batch_size == 250 and c.dtype == "float32"
     assert c.zca > 0 and c.label_smoothing == 0 and c.dropout == 0.1  # no trial applied

@@ -125,7 +125,7 @@ def test_the_lambda_zero_control_trains_the_smallest_sigma_without_bn_and_penalt
     from dd2424.study.profiles import get_profile
 
     ctx = Context.__new__(Context)
-    ctx.profile = get_profile("full")
+    ctx.profile, ctx.data_info = get_profile("full"), {"n_train": 45000}
     configs = init_sensitivity.lambda_zero_configs(ctx, 1e-4)
     assert [c.seed for c in configs] == list(range(10))
     assert all(c.lam == 0.0 and not c.batch_norm and c.init == 1e-4 and c.hidden == (50, 50) for c in configs)

@@ -160,8 +160,8 @@ def test_each_training_curves_step_trains_both_networks_of_its_depth_as_before()
         ("3layer_nobn", (50, 50), False), ("3layer_bn", (50, 50), True),
         ("9layer_nobn", (50, 30, 20, 20, 10, 10, 10, 10), False), ("9layer_bn", (50, 30, 20, 20, 10, 10, 10, 10), True),
     )  # fmt: skip
-    ctx = Context.__new__(Context)  # only the profile is needed to build configurations
-    ctx.profile = get_profile("full")
+    ctx = Context.__new__(Context)  # only the profile and the training set's size are needed to build configurations
+    ctx.profile, ctx.data_info = get_profile("full"), {"n_train": 45000}
     for step, (depth, hidden) in zip(registry.chapter_of("02_training_curves").steps, training_curves.DEPTHS):
         configs = training_curves.pair_configs(ctx, step.parameters["hidden"], "he", 0.005)
         expected = [ctx.config(hidden=hidden, batch_norm=bn, init="he", lam=0.005, cycles=2, seed=s, record_grad_norms=True)

@@ -89,8 +89,9 @@ class Context:
     def config(self, **changes: Any) -> TrainConfig:
         """A :class:`TrainConfig` with the profile's schedule, batch and recording, then ``changes``."""
         p = self.profile
+        history = min(p.history_train_samples, self.data_info["n_train"])  # the images it really uses
         base = dict(n_s=p.n_s, cycles=p.cycles, batch_size=p.batch_size, records_per_cycle=p.records_per_cycle,
-                    lam=p.default_lam)  # fmt: skip
+                    lam=p.default_lam, history_train_samples=history)  # fmt: skip
         base.update(changes)
         return TrainConfig(**base)
 

@@ -164,14 +164,10 @@ def variant_seeds(ctx: Context, variant: Variant) -> tuple[int, ...]:
 
 
 def variant_configs(ctx: Context, variant: Variant) -> list[TrainConfig]:
-    """One configuration per seed: the profile's schedule, BN, He init, lambda 0.005, then the variant's changes.
-
-    The history's training metrics use at most 5,000 training images (as many as the validation
-    split has): a record of the wide networks then costs a ninth of a pass over the training set.
-    """
+    """One configuration per seed: the profile's schedule (and history, :meth:`Context.config`), BN, He init,
+    lambda 0.005, then the variant's changes."""
     changes = variant_changes(ctx.settings)[variant.key]
-    history = min(5000, ctx.data_info["n_train"])
-    base = {"batch_norm": True, "init": "he", "lam": 0.005, "history_train_samples": history}
+    base = {"batch_norm": True, "init": "he", "lam": 0.005}
     return [ctx.config(**{**base, **changes}, seed=s) for s in variant_seeds(ctx, variant)]
 
 
