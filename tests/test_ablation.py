@@ -21,6 +21,7 @@ from dd2424.study.beyond import (
     run_ladder,
     table_rows,
     training_seconds,
+    with_test_flips,
 )
 from dd2424.study.profiles import get_profile
 from dd2424.study.tables import markdown_table
@@ -228,9 +229,14 @@ def test_test_time_flips_are_evaluated_on_the_networks_of_the_row_above_without_
 
 
 def test_an_evaluation_only_row_needs_runs_that_recorded_the_flips():
+    """Below it, a row trained without flips (augmentation dropped): no flips row, said in a note; a record
+    without the flips cannot be turned into one."""
     ladder = [Ingredient("test-time flips", "", {"test_flips": True}, evaluation_only=True)]  # no augmentation below
+    notes = []
+    rows = run_ladder(TrainConfig(), ladder, SEEDS, _Counting(BASE), note=notes.append)
+    assert [r.name for r in rows] == ["baseline"] and "were trained without flips" in notes[0]
     with pytest.raises(ConfigError, match="final_test_flips"):
-        run_ladder(TrainConfig(), ladder, SEEDS, _Counting(BASE))
+        with_test_flips(rows[0].records[0])
     with pytest.raises(ConfigError, match="evaluation-only"):
         Ingredient("flips and dropout", "", {"test_flips": True, "dropout": 0.1}, evaluation_only=True)
     with pytest.raises(ConfigError, match="evaluation-only"):

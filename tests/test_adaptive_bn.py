@@ -64,6 +64,22 @@ def test_the_shift_is_the_stated_change_of_pixels_and_the_same_every_time():
     assert X.dtype == noisy.dtype and np.array_equal(X, ((pixels - mean) / std).astype(np.float32))  # X untouched
 
 
+def test_the_shift_of_read_only_rows_is_computed_once_and_cannot_be_changed():
+    rng = np.random.default_rng(1)
+    mean, std = rng.uniform(100, 150, 48), rng.uniform(40, 70, 48)
+    X = rng.standard_normal((30, 48)).astype(np.float32)
+    fresh = shifted_inputs(X, mean, std)  # writeable rows: computed every time, never kept
+    assert fresh is not shifted_inputs(X, mean, std) and not fresh.flags.writeable
+    X.flags.writeable = False
+    first = shifted_inputs(X, mean, std)
+    assert shifted_inputs(X, mean, std) is first and np.array_equal(first, fresh)
+    assert shifted_inputs(X, mean, std, seed=1) is not first  # other arguments: computed again
+    twin = X.copy()
+    twin.flags.writeable = False
+    assert shifted_inputs(twin, mean, std) is not first  # other rows with the same values: computed again
+    with pytest.raises(ValueError):
+        first += 1  # read-only: no caller can change what the next run is given
+
 def test_adapt_rows_mirrors_some_images_and_leaves_other_rows_alone():
     X = np.random.default_rng(0).standard_normal((40, 3072)).astype(np.float32)
     rows = adapt_rows(X)

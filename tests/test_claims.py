@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from dd2424.errors import ConfigError
-from dd2424.study import claims, gradient_scale, init_sensitivity, lambda_search, original
+from dd2424.study import claims, discussion, gradient_scale, init_sensitivity, lambda_search, original
 from dd2424.study.ladder import Ingredient, Row, leave_one_out
 from dd2424.training import TrainConfig
 
@@ -169,3 +169,29 @@ def test_leave_one_out_skips_an_ingredient_the_row_does_not_have():
     removals = [Ingredient("augmentation", "", {"flip": False, "max_shift": 0}), Ingredient("ZCA whitening", "", {"zca": 0.0})]
     out = leave_one_out(row, removals, 0, run)
     assert [r["ingredient"] for r in out] == ["augmentation"] and len(trained) == 1 and not trained[0].flip
+
+
+def test_leave_one_out_adds_back_an_ingredient_the_ladder_dropped_and_the_discussion_says_so():
+    """Augmentation dropped at the short schedule: the longest row is trained once WITH it, and "it buys" is still
+    with minus without, so the long schedule shows what the dropped step would have bought."""
+    row = Row("longer training", "", TrainConfig(zca=1.0), [{"seed": 0, "val_accuracy": 0.60, "test_accuracy": 0.59}])
+    trained = []
+
+    def run(configs, label):
+        trained.append((configs[0], label))
+        return [{"seed": 0, "val_accuracy": 0.66 if configs[0].flip else 0.55, "test_accuracy": 0.65}]
+
+    removals = [Ingredient("augmentation", "", {"flip": False, "max_shift": 0}), Ingredient("ZCA whitening", "", {"zca": 0.0})]
+    additions = {"augmentation": Ingredient("augmentation", "flips and shifts", {"flip": True, "max_shift": 3})}
+    out = leave_one_out(row, removals, 0, run, additions)
+    (added, label), (removed, _) = trained
+    assert (added.flip, added.max_shift, added.zca, label) == (True, 3, 1.0, "longer training with augmentation")
+    assert removed.zca == 0.0 and not removed.flip
+    assert [r["change"] for r in out] == ["added back", "left out"]
+    assert out[0]["val_with"] == 0.66 and out[0]["val_without"] == 0.60 and out[0]["val_buys"] == pytest.approx(0.06)
+    assert out[1]["val_with"] == 0.60 and out[1]["val_buys"] == pytest.approx(0.05)
+    text = discussion.leave_one_out({"leave_one_out": out})
+    assert "augmentation added back, adds 6.00 points" in text and "ZCA whitening still adds 5.00 points" in text
+    out[0]["val_buys"] = -0.02
+    assert "augmentation added back, costs 2.00 points" in discussion.leave_one_out({"leave_one_out": out})
+

@@ -130,9 +130,11 @@ def removals() -> list[Ingredient]:
     ]
 
 
-def run_leave_one_out(rows: Sequence[Row], seed: int, run: Any) -> list[dict]:
-    """:func:`~.ladder.leave_one_out` of the last kept row (the longest schedule) with :func:`removals`, one seed."""
-    return leave_one_out(kept_rows(rows)[-1], removals(), seed, run)
+def run_leave_one_out(rows: Sequence[Row], seed: int, run: Any, ladder: Sequence[Ingredient] = ()) -> list[dict]:
+    """:func:`~.ladder.leave_one_out` of the last kept row (the longest schedule) with :func:`removals`, one seed;
+    an ingredient of ``ladder`` that the ladder dropped is added back to that row instead."""
+    additions = {i.name: i for i in ladder if i.name in {r.name for r in rows if not r.kept}}
+    return leave_one_out(kept_rows(rows)[-1], removals(), seed, run, additions)
 
 
 def table_rows(rows: Sequence[Row]) -> list[dict]:
@@ -287,9 +289,8 @@ DROPPED_COLUMNS = [
 
 #: columns of the leave-one-out table (one seed each)
 LEAVE_ONE_OUT_COLUMNS = [
-    Column("ingredient", "left out"),
-    Column("row", "from the row"),
-    Column("seed", "seed"),
+    Column("ingredient", "ingredient"),
+    Column("change", "change"),
     Column("val_with", "val. % with", fmt_pct),
     Column("val_without", "val. % without", fmt_pct),
     Column("val_buys", "it buys (val.)", fmt_gain),

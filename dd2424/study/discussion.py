@@ -134,12 +134,15 @@ def leave_one_out(beyond: Mapping) -> str:
             parts.append(f"without {r['ingredient']} the run of seed {r['seed']} did not reach a finite accuracy")
             continue
         verb = "still adds" if r["val_buys"] > 0 else "no longer adds anything, changing it by" if r["val_buys"] == 0 else "costs"
+        if r.get("change") == "added back":  # dropped at the short schedule, tried again at the long one
+            verb = f"added back, {'adds' if r['val_buys'] > 0 else 'changes nothing, by' if r['val_buys'] == 0 else 'costs'}"
         parts.append(f"{r['ingredient']} {verb} {abs(100 * r['val_buys']):.2f} points of validation accuracy "
                      f"({fmt_pct(r['val_with'])} % with it, {fmt_pct(r['val_without'])} % without; test "
                      f"{100 * r['test_buys']:+.2f} points)" if r.get("test_buys") is not None else
                      f"{r['ingredient']} {verb} {abs(100 * r['val_buys']):.2f} points of validation accuracy")  # fmt: skip
     row = rows[0]["row"]
-    return (f"Left out of the longest configuration ({row} row) one at a time, with one seed each, so with no "
+    return (f"Left out of the longest configuration ({row} row), or added back to it where the ladder dropped it, one at a "
+            f"time, with one seed each, so with no "
             f"confidence interval and only as large a difference as one seed can show: {'; '.join(parts)}.")  # fmt: skip
 
 

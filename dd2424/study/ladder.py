@@ -109,6 +109,10 @@ def run_ladder(
     rows = [Row("baseline", "the assignment's 3-layer network with BN", baseline, run(_with_seeds(baseline, seeds), "baseline"))]
     for ingredient in ladder:
         below = kept_rows(rows)[-1]
+        if ingredient.evaluation_only and not all(r.get("diverged") or r.get("final_test_flips") for r in below.records):
+            if note is not None:  # the ingredient that trains with flips (augmentation) was dropped
+                note(f"{ingredient.name}: no row: the networks of the {below.name} row were trained without flips")
+            continue
         row = Row(ingredient.name, ingredient.description, ingredient.apply(below.config), [], trial=ingredient.trial,
                   evaluation_only=ingredient.evaluation_only, tried_on=below.name)  # fmt: skip
         if ingredient.evaluation_only:
@@ -187,14 +191,17 @@ def paired_gain(row: Row, below: Row) -> float | None:
 
 
 def leave_one_out(row: Row, removals: Sequence[Ingredient], seed: int,
-                  run: Callable[[list[TrainConfig], str], list[dict]]) -> list[dict]:  # fmt: skip
+                  run: Callable[[list[TrainConfig], str], list[dict]],
+                  additions: Mapping[str, Ingredient] | None = None) -> list[dict]:  # fmt: skip
     """``row``'s configuration trained once more without each of ``removals`` (an :class:`Ingredient` whose changes
     undo one), with ``seed`` only, beside ``row``'s own run of that seed.
 
     Each result: what was left out, the accuracies with and without it, ``val_buys`` / ``test_buys``
-    (with minus without: what the ingredient still adds at this row's schedule), ``seeds`` 1 and
-    the run's time and file. A removal that leaves the configuration as it is (an ingredient the ladder
-    dropped) is left out. Raises :class:`ConfigError` when ``row`` has no run of ``seed``.
+    (with minus without: what the ingredient adds at this row's schedule), ``seeds`` 1 and the run's
+    time and file. A removal that leaves the configuration as it is (an ingredient the ladder dropped)
+    is turned around when ``additions`` has an ingredient of its name: the row is trained once more
+    WITH it (``change`` "added back"), so the long schedule shows what a step dropped at the short one
+    would buy; without one it is left out. Raises :class:`ConfigError` when ``row`` has no run of ``seed``.
     """
     full = next((r for r in row.records if r["seed"] == seed), None)
     if full is None:
@@ -203,15 +210,21 @@ def leave_one_out(row: Row, removals: Sequence[Ingredient], seed: int,
     out = []
     for removal in removals:
         config = dataclasses.replace(removal.apply(row.config), seed=seed)
-        if config == dataclasses.replace(row.config, seed=seed):
-            continue  # the ladder dropped this ingredient: the row has nothing to leave out
-        record = run([config], f"{row.name} without {removal.name}")[0]
+        added = config == dataclasses.replace(row.config, seed=seed)  # the ladder dropped this ingredient
+        if added:
+            addition = (additions or {}).get(removal.name)
+            if addition is None:
+                continue  # nothing to leave out, and nothing to add back
+            config = dataclasses.replace(addition.apply(row.config), seed=seed)
+        record = run([config], f"{row.name} {'with' if added else 'without'} {removal.name}")[0]
+        with_it, without = (record, full) if added else (full, record)
         out.append({
-            "ingredient": removal.name, "description": removal.description, "row": row.name, "seed": seed, "seeds": 1,
-            "val_with": full.get("val_accuracy"), "val_without": record.get("val_accuracy"),
-            "test_with": full.get("test_accuracy"), "test_without": record.get("test_accuracy"),
-            "val_buys": _minus(full.get("val_accuracy"), record.get("val_accuracy")),
-            "test_buys": _minus(full.get("test_accuracy"), record.get("test_accuracy")),
+            "ingredient": removal.name, "change": "added back" if added else "left out",
+            "description": (addition if added else removal).description, "row": row.name, "seed": seed, "seeds": 1,
+            "val_with": with_it.get("val_accuracy"), "val_without": without.get("val_accuracy"),
+            "test_with": with_it.get("test_accuracy"), "test_without": without.get("test_accuracy"),
+            "val_buys": _minus(with_it.get("val_accuracy"), without.get("val_accuracy")),
+            "test_buys": _minus(with_it.get("test_accuracy"), without.get("test_accuracy")),
             "train_seconds": record.get("train_seconds"), "wall_seconds": record.get("wall_seconds") or 0.0,
             "run_file": record.get("cached_as"), "diverged": bool(record.get("diverged")),
         })  # fmt: skip
