@@ -18,12 +18,15 @@ reported, never used.
 A *leave-one-out* (:func:`leave_one_out`) goes the other way at the end of the ladder: it trains
 the last (longest) row without one ingredient, one seed, and sets it beside that row's run of the
 same seed, so the reader sees what an ingredient measured at the short schedule still buys at the
-long one. One seed gives no interval: these rows are labelled as single-seed measurements.
+long one; an ingredient the ladder dropped is added back instead (a regulariser may hurt at the
+short schedule and pay at the long one). One seed gives no interval: these rows are labelled as
+single-seed measurements.
 
 An *evaluation-only* ingredient (test-time flips) changes how the networks are evaluated, not how
 they are trained: its row trains nothing and takes the networks of the row below, evaluated with
 flips, from their run records (``final_test_flips``). Its records are not training runs and
-count in no number of runs or compute time.
+count in no number of runs or compute time. When the row below was trained without flips (the
+ingredient that adds them was dropped), it makes no row.
 """
 
 from __future__ import annotations
