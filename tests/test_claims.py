@@ -194,4 +194,6 @@ def test_leave_one_out_adds_back_an_ingredient_the_ladder_dropped_and_the_discus
     assert "augmentation added back, adds 6.00 points" in text and "ZCA whitening still adds 5.00 points" in text
     out[0]["val_buys"] = -0.02
     assert "augmentation added back, costs 2.00 points" in discussion.leave_one_out({"leave_one_out": out})
+    out[0]["val_buys"] = None  # the added-back run diverged: said of the run WITH the ingredient
+    assert "with augmentation the run of seed 0 did not reach a finite accuracy" in discussion.leave_one_out({"leave_one_out": out})
 

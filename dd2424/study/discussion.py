@@ -130,11 +130,13 @@ def leave_one_out(beyond: Mapping) -> str:
         return ""
     parts = []
     for r in rows:
+        added = r.get("change") == "added back"  # dropped at the short schedule, tried again at the long one
         if r.get("val_buys") is None:
-            parts.append(f"without {r['ingredient']} the run of seed {r['seed']} did not reach a finite accuracy")
+            parts.append(f"{'with' if added else 'without'} {r['ingredient']} the run of seed {r['seed']} did not reach a "
+                         "finite accuracy")  # fmt: skip
             continue
         verb = "still adds" if r["val_buys"] > 0 else "no longer adds anything, changing it by" if r["val_buys"] == 0 else "costs"
-        if r.get("change") == "added back":  # dropped at the short schedule, tried again at the long one
+        if added:
             verb = f"added back, {'adds' if r['val_buys'] > 0 else 'changes nothing, by' if r['val_buys'] == 0 else 'costs'}"
         parts.append(f"{r['ingredient']} {verb} {abs(100 * r['val_buys']):.2f} points of validation accuracy "
                      f"({fmt_pct(r['val_with'])} % with it, {fmt_pct(r['val_without'])} % without; test "

@@ -112,7 +112,7 @@ def run_ladder(
     rows = [Row("baseline", "the assignment's 3-layer network with BN", baseline, run(_with_seeds(baseline, seeds), "baseline"))]
     for ingredient in ladder:
         below = kept_rows(rows)[-1]
-        if ingredient.evaluation_only and not all(r.get("diverged") or r.get("final_test_flips") for r in below.records):
+        if ingredient.evaluation_only and not all(map(_evaluated_with_flips, below.records)):
             if note is not None:  # the ingredient that trains with flips (augmentation) was dropped
                 note(f"{ingredient.name}: no row: the networks of the {below.name} row were trained without flips")
             continue
@@ -156,7 +156,7 @@ def with_test_flips(record: Mapping) -> dict:
     Raises :class:`ConfigError` when the record has no ``final_test_flips`` (a run trained
     without flips, or saved by older code).
     """
-    if not record.get("diverged") and not record.get("final_test_flips"):
+    if not _evaluated_with_flips(record):
         raise ConfigError(f"run {record.get('cached_as') or record['config']} has no final_test_flips, which an "
                           "evaluation-only step (test-time flips) needs: put that step after one that trains with flips "
                           "(augmentation), and retrain runs saved by older code")  # fmt: skip
@@ -170,6 +170,11 @@ def with_test_flips(record: Mapping) -> dict:
         for split in ("train", "val", "test"):
             out[f"{split}_accuracy"] = out["final"][split]["accuracy"]
     return out
+
+
+def _evaluated_with_flips(record: Mapping) -> bool:
+    """Whether a run record holds its network's metrics with test-time flips (a diverged run needs none)."""
+    return bool(record.get("diverged") or record.get("final_test_flips"))
 
 
 def kept_rows(rows: Sequence[Row]) -> list[Row]:
